@@ -1,0 +1,88 @@
+# mbchain - a Multiboot chainloader for NetBSD (and, next, FreeBSD) kernels.
+#
+#   make            build build/mbchain.elf and the probe kernels
+#   make run        boot the demo (a NetBSD-shaped probe) through a GRUB ISO in QEMU
+#   make test       host unit tests under ASan+UBSan, then the QEMU boot tests
+#   make iso        build/mbchain.iso: GRUB + mbchain + a kernel (KERNEL=, MODULES=, CMDLINE=)
+#   make deps       install the Debian packages the above need (run by run/test/iso)
+#
+# CC=clang works too (clang --target=i386-pc-none-elf with ld.lld).
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+NASM ?= nasm
+HOST_CC ?= gcc
+BUILD ?= build
+PYTHON ?= python3
+
+ifneq ($(findstring clang,$(CC)),)
+TARGET_CFLAGS := --target=i386-pc-none-elf
+LD := ld.lld
+LDFLAGS_EXTRA :=
+else
+TARGET_CFLAGS := -m32 -fno-tree-loop-distribute-patterns
+LD ?= ld
+ifeq ($(origin LD),default)
+LD := ld
+endif
+LDFLAGS_EXTRA := --no-warn-rwx-segments
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-zero-length
+CFLAGS := $(TARGET_CFLAGS) -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-pie -fno-pic -fno-stack-protector \
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-common $(WARN)
+HOST_CFLAGS := -std=c11 -O1 -g -DMBCHAIN_HOST -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
+
+CORE_SRC := util.c fmt.c log.c memmap.c mis.c options.c elf.c handoff.c netbsd.c layout.c reloc.c boot.c
+BOOT_SRC := $(CORE_SRC) console.c
+BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/obj/asm_handoff.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+.PHONY: all run test test-unit test-boot iso deps clean probes
+all: $(BUILD)/mbchain.elf probes
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/stub_abi.inc: src/stub_abi.h | $(BUILD)/obj
+	sed -n 's/^#define \([A-Z0-9_]*\) \([^ ]*\).*/%define \1 \2/p' $< > $@
+
+$(BUILD)/obj/asm_%.o: asm/%.asm $(BUILD)/stub_abi.inc | $(BUILD)/obj
+	$(NASM) -f elf32 -I$(BUILD)/ -o $@ $<
+
+# mbchain.debug.elf keeps the symbols for gdb; mbchain.elf is what users load.
+$(BUILD)/mbchain.elf: $(BOOT_OBJ) linker/mbchain.ld
+	$(LD) -m elf_i386 -T linker/mbchain.ld -z noexecstack $(LDFLAGS_EXTRA) -o $(BUILD)/mbchain.debug.elf $(BOOT_OBJ)
+	objcopy --strip-all $(BUILD)/mbchain.debug.elf $@
+	@echo "mbchain.elf: $$(stat -c %s $@) bytes"
+
+$(BUILD)/obj:
+	mkdir -p $@
+
+probes:
+	$(MAKE) -C tests/probes OUT=$(abspath $(BUILD))/probes CC=$(CC)
+
+$(BUILD)/unit_tests: $(CORE_SRC:%=src/%) $(UNIT_SRC) $(wildcard src/*.h tests/unit/*.h) | $(BUILD)/obj
+	$(HOST_CC) $(HOST_CFLAGS) -Isrc -o $@ $(CORE_SRC:%=src/%) $(UNIT_SRC)
+
+deps:
+	@tests/tools/ensure-deps.sh
+
+test: deps
+	$(MAKE) all $(BUILD)/unit_tests
+	$(PYTHON) tests/run.py --build $(BUILD)
+
+test-unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+iso: deps all
+	tests/tools/mkiso.sh $(BUILD)/mbchain.iso "$(KERNEL)" "$(MODULES)" "$(CMDLINE)"
+
+run: deps all
+	tests/tools/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

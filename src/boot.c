@@ -1,0 +1,143 @@
+/*
+ * boot.c - see boot.h.  The only file that knows the order of the stages.
+ */
+#include "boot.h"
+#include "boot_request.h"
+#include "elf.h"
+#include "handoff.h"
+#include "layout.h"
+#include "log.h"
+#include "mis.h"
+#include "netbsd.h"
+#include "options.h"
+#include "platform.h"
+#include "util.h"
+
+/* The pipeline's state lives in BSS: nothing here is on the (small) boot stack. */
+static struct boot_request request;
+static struct options options;
+static struct kernel_image kernel;
+static struct handoff handoff;
+static struct netbsd_plan netbsd;
+static struct free_ram free_ram;
+struct boot_result boot_last_result;
+
+static const char *os_name(enum target_os os)
+{
+	static const char *const names[] = { "auto", "netbsd", "freebsd", "multiboot" };
+	return names[os];
+}
+
+static enum target_os detect_os(const struct kernel_image *img, enum target_os forced)
+{
+	if (forced != OS_AUTO)
+		return forced;
+	if (img->netbsd_note)
+		return OS_NETBSD;
+	if (img->osabi == ELFOSABI_FREEBSD)
+		return OS_FREEBSD;
+	fail("name the kernel's OS with mbchain.os=netbsd (or freebsd, multiboot)",
+	     "boot: kernel has no NetBSD ident note and is not FreeBSD (OSABI %u)", img->osabi);
+}
+
+static void print_plan(const struct handoff *h, const struct copy_entry *list, uint32_t count,
+		       const struct copy_stats *stats)
+{
+	log_info("plan: %u pieces, %u copy entries", h->piece_count, count);
+	for (unsigned i = 0; i < h->piece_count; i++) {
+		const struct piece *p = &h->pieces[i];
+		log_info("plan: %-16s dst 0x%08llx len 0x%08llx %s 0x%08llx", p->what, (unsigned long long)p->dst_pa,
+			 (unsigned long long)p->len, p->kind == PIECE_ZERO ? "zero" : "from", (unsigned long long)p->src_pa);
+	}
+	for (uint32_t i = 0; i < count; i++)
+		log_info("copy %2u: %s 0x%08x -> 0x%08x len 0x%08x", i, list[i].kind == STUB_KIND_ZERO ? "zero" : "move",
+			 list[i].src_pa, list[i].dst_pa, list[i].len);
+	log_info("plan: %llu bytes delivered, %llu moved, %llu zeroed, %u bounces",
+		 (unsigned long long)stats->delivered, (unsigned long long)stats->moved, (unsigned long long)stats->zeroed,
+		 stats->bounces);
+}
+
+/* Copy the stub into its block, write the copy list and parameters next to it, and go. */
+static _Noreturn void install_stub_and_enter(struct handoff *h, unsigned stub_block, size_t code_len)
+{
+	struct block *b = &h->blocks[stub_block];
+	size_t stub_len;
+	const void *code = platform_stub_code(&stub_len);
+	uint32_t params_pa = (uint32_t)(b->pa + ((code_len + 15) & ~(size_t)15));
+	uint32_t list_pa = params_pa + STUB_PARAMS_LEN;
+	uint32_t max_entries = reloc_max_entries(h);
+	struct copy_entry *list = phys_ptr(list_pa, (uint64_t)max_entries * STUB_ENTRY_SIZE);
+	uint8_t *params = phys_ptr(params_pa, STUB_PARAMS_LEN);
+	struct boot_result *r = &boot_last_result;
+
+	memcpy(phys_ptr(b->pa, stub_len), code, stub_len);
+	r->copy_count = reloc_plan(h, &free_ram, list, &r->stats);
+	if (log_is_verbose())
+		print_plan(h, list, r->copy_count, &r->stats);
+
+	/* The kernel's stack words, at the top of its stack block. */
+	uint32_t esp = handoff_entry_esp(h);
+	uint8_t *stack = phys_ptr(esp, 4u * h->stack_word_count);
+	for (unsigned i = 0; i < h->stack_word_count; i++)
+		put_le32(stack + 4 * i, h->stack_words[i]);
+
+	memset(params, 0, STUB_PARAMS_LEN);
+	put_le32(params + STUB_PARAM_COPY_LIST, list_pa);
+	put_le32(params + STUB_PARAM_COPY_COUNT, r->copy_count);
+	put_le32(params + STUB_PARAM_ENTRY, h->entry_pa);
+	put_le32(params + STUB_PARAM_ESP, esp);
+	put_le32(params + STUB_PARAM_EAX, h->eax);
+	put_le32(params + STUB_PARAM_EBX, h->ebx);
+	put_le32(params + STUB_PARAM_FLAGS, platform_cpu_has_efer() ? STUB_FLAG_CLEAR_EFER : 0);
+	r->stub_pa = (uint32_t)b->pa;
+	r->params_pa = params_pa;
+	log_info("boot: jumping to 0x%x with esp 0x%x through the stub at 0x%x", h->entry_pa, esp, r->stub_pa);
+	platform_enter_stub(r->stub_pa, params_pa);
+}
+
+_Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
+{
+	struct failure_policy early = { 0 };
+	uint64_t image_start, image_end;
+	size_t stub_code_len;
+
+	memset(&handoff, 0, sizeof(handoff));
+	log_set_verbose(false);
+	log_set_policy(&early);
+	mis_read_cmdline(magic, mis_pa, &request);
+	options_early_policy(request.cmdline, &early);
+	log_set_policy(&early);
+	mis_read_rest(mis_pa, &request);
+	options_parse(&request, &options);
+	log_set_verbose(options.verbose);
+	log_set_policy(&options.policy);
+	log_info("boot: loader \"%s\", %u modules, %u memory ranges", request.loader_name, request.module_count,
+		 request.memmap_count);
+
+	if (request.module_count == 0)
+		fail("give the kernel as the first Multiboot module (GRUB: module /netbsd; QEMU: -initrd netbsd)",
+		     "boot: no modules, so no kernel to boot");
+	if (options.kernel_module >= request.module_count)
+		fail("mbchain.kernel= counts modules from 0", "boot: mbchain.kernel=%u but only %u modules",
+		     options.kernel_module, request.module_count);
+	const struct boot_module *km = &request.modules[options.kernel_module];
+	elf_parse(km->start_pa, km->len, &kernel);
+
+	enum target_os os = detect_os(&kernel, options.os);
+	log_info("boot: kernel is module %u, ELF%u, OS %s", options.kernel_module, kernel.elf_class, os_name(os));
+	if (os != OS_NETBSD)
+		fail("this build of mbchain boots NetBSD kernels; FreeBSD and Multiboot passthrough are not built yet",
+		     "boot: no %s target", os_name(os));
+	netbsd_plan(&request, &options, &kernel, &netbsd, &handoff);
+
+	platform_stub_code(&stub_code_len);
+	unsigned stub_block = handoff_add_block(&handoff, "handoff stub",
+						((stub_code_len + 15) & ~(size_t)15) + STUB_PARAMS_LEN +
+							(uint64_t)reloc_max_entries(&handoff) * STUB_ENTRY_SIZE,
+						16, PA_LIMIT_32);
+	platform_image_range(&image_start, &image_end);
+	layout_init(&free_ram, &request, &handoff, image_start, image_end);
+	layout_place_blocks(&free_ram, &handoff);
+	netbsd_build(&request, &options, &kernel, &netbsd, &handoff);
+	install_stub_and_enter(&handoff, stub_block, stub_code_len);
+}
