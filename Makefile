@@ -42,7 +42,7 @@ BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all run test test-unit test-boot iso deps clean probes
-all: $(BUILD)/mbchain.elf probes
+all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -58,6 +58,14 @@ $(BUILD)/mbchain.elf: $(BOOT_OBJ) linker/mbchain.ld
 	$(LD) -m elf_i386 -T linker/mbchain.ld -z noexecstack $(LDFLAGS_EXTRA) -o $(BUILD)/mbchain.debug.elf $(BOOT_OBJ)
 	objcopy --strip-all $(BUILD)/mbchain.debug.elf $@
 	@echo "mbchain.elf: $$(stat -c %s $@) bytes"
+
+# The framebuffer build: the same code, a header that asks the loader for video.
+$(BUILD)/obj/asm_entry_fb.o: asm/entry.asm | $(BUILD)/obj
+	$(NASM) -f elf32 -DMBCHAIN_VIDEO -o $@ $<
+
+$(BUILD)/mbchain-fb.elf: $(filter-out $(BUILD)/obj/asm_entry.o,$(BOOT_OBJ)) $(BUILD)/obj/asm_entry_fb.o linker/mbchain.ld
+	$(LD) -m elf_i386 -T linker/mbchain.ld -z noexecstack $(LDFLAGS_EXTRA) -o $@.debug $(filter %.o,$^)
+	objcopy --strip-all $@.debug $@
 
 $(BUILD)/obj:
 	mkdir -p $@

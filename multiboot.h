@@ -71,7 +71,11 @@ struct mb_info {
 	uint32_t framebuffer_height;
 	uint8_t framebuffer_bpp;
 	uint8_t framebuffer_type;
+	/* The spec's table puts the colour info at 110, but its own multiboot.h (and GRUB, which
+	 * fills it) has an unpacked union starting with a u32 palette address: offset 112. */
+	uint16_t color_info_pad;
 	uint8_t color_info[6]; /* type 1: red pos, red size, green pos, green size, blue pos, size */
+	uint16_t tail_pad;
 } __attribute__((packed));
 
 struct mb_module {
@@ -100,7 +104,7 @@ struct mb_drive {
 	uint8_t sectors;
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct mb_info) == 116, "MIS layout");
+_Static_assert(sizeof(struct mb_info) == 120, "MIS layout");
 _Static_assert(sizeof(struct mb_mmap_entry) == 24, "mmap entry layout");
 #endif
 #endif

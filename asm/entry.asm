@@ -6,7 +6,14 @@
 ; enter_stub, the jump into the installed handoff stub.
 
 %define MB_HEADER_MAGIC 0x1BADB002
-%define MB_HEADER_FLAGS 0x00000003	; page-align modules | memory info (kexec sends a map only then)
+; page-align modules | memory info (kexec sends a map only then); the video build (mbchain-fb.elf,
+; assembled with -DMBCHAIN_VIDEO) also asks for a linear framebuffer, which then reaches the
+; kernel (NetBSD BTINFO_FRAMEBUFFER).  The header is fixed per file, hence two builds.
+%ifdef MBCHAIN_VIDEO
+%define MB_HEADER_FLAGS 0x00000007
+%else
+%define MB_HEADER_FLAGS 0x00000003
+%endif
 
 BITS 32
 
@@ -16,6 +23,11 @@ multiboot_header:
 	dd MB_HEADER_MAGIC
 	dd MB_HEADER_FLAGS
 	dd -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
+%ifdef MBCHAIN_VIDEO
+	dd 0, 0, 0, 0, 0		; a.out kludge addresses: unused (flag 16 clear)
+	dd 0				; mode_type 0: linear framebuffer
+	dd 1024, 768, 32		; preferred width, height, depth (the loader may pick another)
+%endif
 
 section .text
 global _start, enter_stub

@@ -98,6 +98,7 @@ static _Noreturn void install_stub_and_enter(struct handoff *h, unsigned stub_bl
 _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 {
 	struct failure_policy early = { 0 };
+	bool early_verbose;
 	uint64_t image_start, image_end;
 	size_t stub_code_len;
 
@@ -105,8 +106,9 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	log_set_verbose(false);
 	log_set_policy(&early);
 	mis_read_cmdline(magic, mis_pa, &request);
-	options_early_policy(request.cmdline, &early);
+	options_early(request.cmdline, &early, &early_verbose);
 	log_set_policy(&early);
+	log_set_verbose(early_verbose);
 	mis_read_rest(mis_pa, &request);
 	options_parse(&request, &options);
 	log_set_verbose(options.verbose);

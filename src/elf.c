@@ -97,6 +97,8 @@ static void read_note(struct kernel_image *img, uint64_t off, uint64_t len)
 static void read_header(struct kernel_image *img)
 {
 	static const uint8_t magic[4] = { 0x7f, 'E', 'L', 'F' };
+	if (img->file_len < 16)
+		fail(hint_kernel, "elf: the kernel module is %u bytes, too short for an ELF file", img->file_len);
 	const uint8_t *ident = file_bytes(img, 0, 16, "ELF identification");
 	if (ident[0] == 0x1f && ident[1] == 0x8b)
 		fail("gunzip the kernel, or load it through GRUB with insmod gzio (GRUB and kexec inflate modules)",

@@ -49,8 +49,12 @@ static void put_number(struct out *o, uint64_t v, unsigned base, bool upper, uns
 		}
 		digits[n++] = set[d];
 	} while (v);
-	if (negative)
+	if (negative && pad == '0') { /* the sign goes before zero padding: -0005 */
+		put(o, '-');
+		width = width ? width - 1 : 0;
+	} else if (negative) {
 		digits[n++] = '-';
+	}
 	while (width > n) {
 		put(o, pad);
 		width--;

@@ -162,6 +162,9 @@ static void read_framebuffer(const struct mb_info *mis, struct boot_request *req
 	fb->blue_pos = mis->color_info[4];
 	fb->blue_size = mis->color_info[5];
 	req->has_framebuffer = true;
+	log_info("mis: framebuffer %ux%u %u bpp at 0x%llx pitch %u, rgb %u:%u %u:%u %u:%u (size:position)", fb->width,
+		 fb->height, fb->bpp, (unsigned long long)fb->pa, fb->pitch_bytes, fb->red_size, fb->red_pos,
+		 fb->green_size, fb->green_pos, fb->blue_size, fb->blue_pos);
 }
 
 /* Where never-free low memory starts: the EBDA if the BIOS data area names a plausible one, else

@@ -375,7 +375,9 @@ static void bi_framebuffer(struct bi_writer *w, const struct boot_request *req)
 		r[35] = fb->green_pos;
 		r[36] = fb->blue_pos;
 	}
-	if (req->has_vbe_mode)
+	/* A VBE mode number means something only with its linear framebuffer: GRUB also reports
+	 * text mode 3, which is no framebuffer at all. */
+	if (req->has_framebuffer && req->has_vbe_mode)
 		put_le16(r + 38, req->vbe_mode);
 }
 
@@ -423,6 +425,9 @@ void netbsd_plan(const struct boot_request *req, const struct options *opts, str
 	plan_modules(req, opts, plan, h);
 	check_window(req, img, plan);
 	plan->howto = netbsd_howto(opts->flags);
+	for (uint32_t i = 0; i < opts->var_count; i++) /* NetBSD's bootinfo has no place for them */
+		log_info("netbsd: option %s%s%s has no NetBSD channel; dropped", opts->vars[i].key,
+			 opts->vars[i].bare ? "" : "=", opts->vars[i].value);
 
 	write_records(&measure, req, opts, plan);
 	if (measure.records_len + 4 > BOOTINFO_MAX_NEW)

@@ -1,5 +1,5 @@
 /*
- * options.c - see options.h.  Called by boot.c (options_parse, options_early_policy) and by the
+ * options.c - see options.h.  Called by boot.c (options_parse, options_early) and by the
  * targets (options_parse_module).
  */
 #include "options.h"
@@ -203,16 +203,19 @@ static void parse_string(const char *s, struct options *opts)
 		parse_word(word, opts);
 }
 
-void options_early_policy(const char *cmdline, struct failure_policy *policy)
+void options_early(const char *cmdline, struct failure_policy *policy, bool *verbose)
 {
 	char word[WORD_MAX];
 	struct options opts;
 	memset(&opts, 0, sizeof(opts));
-	/* Only the failure keys; any other mistake is reported by options_parse, under this policy. */
+	/* Only the failure and verbosity keys; any other mistake is reported by options_parse,
+	 * under this policy. */
 	while (next_word(&cmdline, word, sizeof(word)))
-		if (str_starts_with(word, "mbchain.onerror=") || str_starts_with(word, "mbchain.exitport="))
+		if (str_starts_with(word, "mbchain.onerror=") || str_starts_with(word, "mbchain.exitport=") ||
+		    str_starts_with(word, "mbchain.verbose"))
 			parse_word(word, &opts);
 	*policy = opts.policy;
+	*verbose = opts.verbose;
 }
 
 void options_parse(const struct boot_request *req, struct options *opts)

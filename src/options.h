@@ -61,8 +61,9 @@ struct module_options {
 	const char *args; /* the words after the path, as given (inside the boot_request) */
 };
 
-/* Read only the failure policy from a raw command line, before anything else can fail. */
-void options_early_policy(const char *cmdline, struct failure_policy *policy);
+/* Read only the failure policy and mbchain.verbose from mbchain's raw command line, before
+ * anything else can fail or speak. */
+void options_early(const char *cmdline, struct failure_policy *policy, bool *verbose);
 /* Parse mbchain's command line and the kernel module's string (see the file comment). */
 void options_parse(const struct boot_request *req, struct options *opts);
 /* Split a module string into its path and our keys. */

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""run.py - mbchain's test suite, as `make test` runs it.
+
+1. the host unit tests (build/unit_tests, ASan+UBSan), one result per test;
+2. boot tests in QEMU (TCG): mbchain started by QEMU -kernel and by GRUB from an ISO, booting
+   the NetBSD probe kernels (tests/probes); each probe report is compared line by line with
+   the report tests/nbexpect.py computes for the case;
+3. bad-input boots: each must end in mbchain's one error line and QEMU exit 253, never a hang.
+
+The last line is "N passed, N failed".  Options: --build DIR, --only SUBSTRING, -j N, -v.
+"""
+import argparse
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nbexpect  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXIT_PASS, EXIT_FAIL, EXIT_MBCHAIN_ERROR = 33, 35, 253
+
+# The E820 maps QEMU 7.2 with SeaBIOS 1.16 (Debian 12) gives, per machine and RAM size: the
+# facts the MEMMAP record must carry over unchanged.  [0x9fc00, 0xa0000) is the EBDA,
+# [0xf0000, 1 MiB) the BIOS, 128 KiB below the top of low RAM SeaBIOS's own tables, 0xfffc0000
+# the flash, 0xfd00000000 QEMU's reserved HyperTransport window.
+E820_COMMON_LOW = [(0x0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2)]
+HT_HOLE = (0xfd00000000, 0x300000000, 2)
+
+
+def qemu_e820(machine, ram_mib):
+    ram = ram_mib << 20
+    if machine == 'pc' and ram <= 0xe0000000:
+        return E820_COMMON_LOW + [(0x100000, ram - 0x120000, 1), (ram - 0x20000, 0x20000, 2),
+                                  (0xfffc0000, 0x40000, 2), HT_HOLE]
+    if machine == 'q35' and ram > 0xb0000000:
+        low = 0x80000000
+        return E820_COMMON_LOW + [(0x100000, low - 0x121000, 1), (low - 0x21000, 0x21000, 2),
+                                  (0xb0000000, 0x10000000, 2), (0xfed1c000, 0x4000, 2),
+                                  (0xfffc0000, 0x40000, 2), (0x100000000, ram - low, 1), HT_HOLE]
+    raise ValueError('no E820 facts for %s with %d MiB' % (machine, ram_mib))
+
+
+def ram_at(memmap, pa):
+    for base, size, typ in memmap:
+        if typ == 1 and base <= pa < base + size:
+            return base + size - pa
+    return 0
+
+
+class Case:
+    """One boot: loader, probe, strings, modules, machine, and what must come out."""
+
+    def __init__(self, name, loader='qemu', probe='netbsd-i386', kernel_args='', cmdline='',
+                 modules=(), machine='pc', ram_mib=128, kernel_index=0, error=None,
+                 kernel_file=None, video=False, exitport=True, reboot_line=None):
+        self.name, self.loader, self.probe = name, loader, probe
+        self.kernel_args, self.cmdline = kernel_args, cmdline
+        self.modules = list(modules)  # (file name, args, bytes)
+        self.machine, self.ram_mib = machine, ram_mib
+        self.kernel_index, self.error, self.kernel_file = kernel_index, error, kernel_file
+        self.video, self.exitport, self.reboot_line = video, exitport, reboot_line
+
+
+def module_bytes(seed, size):
+    """Deterministic test content: a module whose every byte matters to its CRC."""
+    out = bytearray(size)
+    x = seed * 2654435761 & 0xffffffff
+    for i in range(size):
+        x = (x * 1103515245 + 12345) & 0xffffffff
+        out[i] = x >> 16 & 0xff
+    return bytes(out)
+
+
+def boot_cases(build):
+    mod_a = ('rnd.seed', 'type=rnd', module_bytes(1, 512))
+    mod_b = ('miniroot.fs', 'type=fs name=/miniroot.fs', module_bytes(2, 70000))
+    with open(os.path.join(build, 'probes', 'netbsd-i386.elf'), 'rb') as f:
+        elf_module = ('tmpfs.kmod', '', f.read())  # an ELF module: type elf by detection
+    blob_1m = ('blob.bin', 'type=image', module_bytes(3, 1 << 20))
+    cases = []
+    for loader in ('qemu', 'grub'):
+        for probe in ('netbsd-i386', 'netbsd-amd64'):
+            tag = '%s/%s' % (loader, probe)
+            cases += [
+                Case(tag + '/no-options', loader, probe),
+                Case(tag + '/flags', loader, probe, kernel_args='-sv -1', cmdline='-d'),
+                Case(tag + '/root', loader, probe, kernel_args='root=wd0a'),
+                Case(tag + '/console-com', loader, probe,
+                     kernel_args='console=com console_speed=115200 console_addr=0x2f8'),
+                Case(tag + '/two-modules', loader, probe, kernel_args='-s',
+                     modules=[mod_a, mod_b]),
+                Case(tag + '/ram-64m', loader, probe, ram_mib=64, modules=[mod_a]),
+                Case(tag + '/ram-3g', loader, probe, ram_mib=3072, modules=[elf_module]),
+            ]
+    cases += [
+        # options on mbchain's line, the kernel's string winning where both speak
+        Case('qemu/netbsd-i386/precedence', cmdline='root=sd0a -s name=/onnetbsd',
+             kernel_args='root=wd1e -a userconf=disable_ahc*'),
+        # the kernel module overlaps its own destination: a 1 MiB module first pushes the
+        # amd64 probe's source onto [2 MiB, ...) where its segments go
+        Case('qemu/netbsd-amd64/overlapping-source', probe='netbsd-amd64',
+             cmdline='mbchain.kernel=1', kernel_index=1, modules=[blob_1m]),
+        Case('qemu/netbsd-amd64/q35-8g', probe='netbsd-amd64', machine='q35', ram_mib=8192,
+             modules=[mod_a]),
+        # mbchain-fb.elf asks GRUB for a linear framebuffer, which reaches BTINFO_FRAMEBUFFER
+        Case('grub/netbsd-i386/framebuffer', 'grub', video=True, kernel_args='-s'),
+        Case('grub/netbsd-amd64/framebuffer', 'grub', 'netbsd-amd64', video=True),
+    ]
+    return cases
+
+
+def bad_cases(build):
+    with open(os.path.join(build, 'probes', 'netbsd-i386.elf'), 'rb') as f:
+        probe = f.read()
+    far = bytearray(probe)
+    elf = nbexpect.Elf(probe)
+    # Move the first PT_LOAD to 120 MiB (VA & 0x07ffffff) on a 64 MiB machine.
+    phoff = int.from_bytes(probe[28:32], 'little')
+    far[phoff + 8:phoff + 12] = (0xc0000000 + 120 * (1 << 20)).to_bytes(4, 'little')
+    del elf
+    return [
+        Case('bad/no-kernel', kernel_file=b'', error='boot: no modules, so no kernel to boot'),
+        Case('bad/not-elf', kernel_file=b'#!/bin/sh\necho this is not a kernel\n' * 4,
+             error='elf: the kernel module is not an ELF file (starts 0x23212f62)'),
+        Case('bad/truncated', kernel_file=probe[:600],
+             error='elf: segment at offset 0x1000 (+0x'),
+        Case('bad/segment-outside-ram', kernel_file=bytes(far), ram_mib=64,
+             error='elf: segment 0 at [0x7800000, 0x'),
+        Case('bad/tiny', kernel_file=b'tiny',
+             error='elf: the kernel module is 4 bytes, too short for an ELF file'),
+        Case('bad/gzip', kernel_file=b'\x1f\x8b\x08\x00' + bytes(60),
+             error='elf: the kernel module is gzip-compressed (64 bytes)'),
+        Case('bad/console-name', kernel_args='console=vga',
+             error='options: console=vga (expected pc, com or nullcons)'),
+        Case('bad/unknown-mbchain-key', cmdline='mbchain.verbos',
+             error='options: unknown mbchain key (mbchain.verbos)'),
+        Case('bad/kernel-index', cmdline='mbchain.kernel=3',
+             error='boot: mbchain.kernel=3 but only 1 modules'),
+        # The operator's failure policy: reset instead of halting (QEMU -no-reboot then exits 0).
+        Case('bad/onerror-reboot', kernel_file=b'this is not a kernel at all', cmdline='mbchain.onerror=reboot:1',
+             exitport=False, error='elf: the kernel module is not an ELF file',
+             reboot_line='mbchain: rebooting in 1 s'),
+    ]
+
+
+def qemu_command(case, tmp, kernel_path, module_paths):
+    cmd = ['qemu-system-x86_64', '-M', case.machine, '-m', str(case.ram_mib),
+           '-display', 'none', '-nic', 'none', '-monitor', 'none', '-no-reboot',
+           '-serial', 'file:' + os.path.join(tmp, 'com1.log'),
+           '-debugcon', 'file:' + os.path.join(tmp, 'e9.log'),
+           '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+    return cmd
+
+
+def write_inputs(case, build, tmp):
+    """Kernel and module files in tmp; returns (kernel path, [(path, args)]) in module order."""
+    if case.kernel_file is not None:
+        kernel = os.path.join(tmp, 'kernel')
+        with open(kernel, 'wb') as f:
+            f.write(case.kernel_file)
+    else:
+        kernel = os.path.join(build, 'probes', case.probe + '.elf')
+    mods = []
+    for name, args, data in case.modules:
+        path = os.path.join(tmp, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        mods.append((path, args))
+    entries = list(mods)
+    entries.insert(case.kernel_index, (kernel, case.kernel_args))
+    if case.kernel_file == b'':
+        entries = []
+    return kernel, entries
+
+
+def grub_iso(case, build, tmp, entries):
+    tree = os.path.join(tmp, 'iso')
+    os.makedirs(os.path.join(tree, 'boot', 'grub'))
+    image = 'mbchain-fb.elf' if case.video else 'mbchain.elf'
+    shutil.copy(os.path.join(build, image), os.path.join(tree, 'boot', image))
+    lines = ['serial --unit=0 --speed=115200', 'terminal_input serial',
+             'terminal_output serial', 'set timeout=0', 'insmod multiboot']
+    if case.video:
+        lines += ['insmod all_video', 'set gfxpayload=1024x768x32']
+    lines.append('multiboot /boot/%s %s' % (image, case.cmdline))
+    for i, (path, args) in enumerate(entries):
+        name = 'm%d' % i
+        shutil.copy(path, os.path.join(tree, 'boot', name))
+        lines.append('module /boot/%s %s' % (name, args))
+    lines += ['boot', 'echo BOOT-FAILED', 'halt']
+    with open(os.path.join(tree, 'boot', 'grub', 'grub.cfg'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    iso = os.path.join(tmp, 'boot.iso')
+    subprocess.run(['grub-mkrescue', '-o', iso, tree, '--locales=', '--fonts=', '--themes=',
+                    '--install-modules=multiboot normal serial terminal echo halt iso9660 '
+                    'biosdisk part_msdos gzio all_video video vbe'],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return iso
+
+
+def run_boot(case, build, verbose):
+    """Boot one case; returns a list of problems (empty = pass)."""
+    tmp = tempfile.mkdtemp(prefix='mbchain-test-')
+    try:
+        kernel, entries = write_inputs(case, build, tmp)
+        cmdline = case.cmdline + (' mbchain.exitport=0xf4' if case.exitport else '')
+        case_cmdline = case.cmdline
+        case.cmdline = cmdline
+        cmd = qemu_command(case, tmp, kernel, entries)
+        if case.loader == 'qemu':
+            cmd += ['-kernel', os.path.join(build, 'mbchain.elf'), '-append', cmdline]
+            if entries:
+                cmd += ['-initrd', ','.join(
+                    ('%s %s' % (p, a)).strip().replace(',', ',,') for p, a in entries)]
+        else:
+            cmd += ['-cdrom', grub_iso(case, build, tmp, entries)]
+        case.cmdline = case_cmdline
+        timeout = 60 if case.loader == 'grub' else 30
+        try:
+            rc = subprocess.run(['timeout', str(timeout)] + cmd, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, timeout=timeout + 10).returncode
+        except subprocess.TimeoutExpired:
+            rc = -1
+        e9 = open(os.path.join(tmp, 'e9.log'), errors='replace').read()
+        problems = judge(case, build, rc, e9, kernel, entries)
+        if problems and verbose:
+            problems.append('--- 0xE9 log ---\n' + e9)
+        return problems
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def judge(case, build, rc, e9, kernel, entries):
+    if case.error:
+        lines = [l for l in e9.replace('\r', '').split('\n') if l.startswith('mbchain: error: ')]
+        problems = []
+        want_rc = EXIT_MBCHAIN_ERROR if case.exitport else 0
+        if rc != want_rc:
+            problems.append('QEMU exit %d, want %d' % (rc, want_rc))
+        if case.reboot_line and case.reboot_line not in e9:
+            problems.append('no %r line' % case.reboot_line)
+        if len(lines) != 1 or not lines[0][len('mbchain: error: '):].startswith(case.error):
+            problems.append('error lines %s, want one starting %r' % (lines, case.error))
+        if 'mbchain: hint: ' not in e9:
+            problems.append('no hint line')
+        return problems
+    memmap = qemu_e820(case.machine, case.ram_mib)
+    grub = case.loader == 'grub'
+    # GRUB 2 passes argument strings without the file name, QEMU with it (SPEC E.4).
+    kernel_path = '' if grub else kernel
+    mods = []
+    for (path, args), (name, _, data) in zip([e for e in entries if e[0] != kernel], case.modules):
+        mods.append(('' if grub else path, args, data))
+    spec = dict(kernel_path=kernel_path, kernel_args=case.kernel_args, cmdline=case.cmdline,
+                modules=mods, kernel_index=case.kernel_index)
+    # QEMU's Multiboot ROM reports boot device 0x8000ffff; GRUB on a CD 0xe0ffffff.
+    boot_device = 0xe0ffffff if grub else 0x8000ffff
+    with open(kernel, 'rb') as f:
+        exp = nbexpect.expected_report(spec, f.read(), memmap, boot_device,
+                                       ram_at(memmap, 0) // 1024, ram_at(memmap, 1 << 20) // 1024)
+    if case.video:
+        # QEMU's std VGA linear framebuffer, in the mode gfxpayload asked for
+        exp['records'] = [r for r in exp['records'] if r[0] != 'framebuffer'] + [(
+            'framebuffer', 'physaddr=0xfd000000 width=1024 height=768 stride=4096 depth=32 '
+            'rgb=8,8,8/16,8,0 vbemode=0x0')]
+    problems = nbexpect.compare(exp, nbexpect.parse_report(e9))
+    if rc != EXIT_PASS:
+        problems.insert(0, 'QEMU exit %d, want %d' % (rc, EXIT_PASS))
+    return problems
+
+
+def run_unit(build):
+    exe = os.path.join(build, 'unit_tests')
+    if not os.path.exists(exe):
+        return [('unit/build', ['build/unit_tests missing'])]
+    proc = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600)
+    results, seen = [], False
+    for line in proc.stdout.splitlines():
+        if line.startswith('ok '):
+            results.append(('unit/' + line[3:].strip(), []))
+            seen = True
+        elif line.startswith('FAIL '):
+            name, _, detail = line[5:].partition(':')
+            results.append(('unit/' + name.strip(), [detail.strip()]))
+            seen = True
+    if proc.returncode != 0 and all(not p for _, p in results):
+        results.append(('unit/exit-status', ['unit_tests exited %d:\n%s' %
+                                             (proc.returncode, proc.stdout[-3000:])]))
+    if not seen:
+        results.append(('unit/none-ran', ['no test lines:\n' + proc.stdout[-2000:]]))
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default='build')
+    ap.add_argument('--only', default='')
+    ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
+    ap.add_argument('-v', action='store_true')
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+
+    results = [r for r in run_unit(build) if args.only in r[0]]
+    cases = [c for c in boot_cases(build) + bad_cases(build) if args.only in c.name]
+    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
+        futures = [(c.name, pool.submit(run_boot, c, build, args.v)) for c in cases]
+        for name, fut in futures:
+            try:
+                results.append((name, fut.result()))
+            except Exception as e:  # a harness error is a failure, never a pass
+                results.append((name, ['harness: %r' % e]))
+    passed = failed = 0
+    for name, problems in results:
+        if problems:
+            failed += 1
+            print('FAIL %s' % name)
+            for p in problems:
+                print('     ' + p.replace('\n', '\n     '))
+        else:
+            passed += 1
+            print('ok   %s' % name)
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
