@@ -110,9 +110,16 @@ stub_base:
 	mov cr0, eax
 	xor eax, eax
 	mov cr4, eax
+	test dword [esi + STUB_PARAM_FLAGS], STUB_FLAG_LONG_MODE
+	jnz .long_mode
 
 	mov ecx, [esi + STUB_PARAM_ENTRY]
 	mov esp, [esi + STUB_PARAM_ESP]
+	test dword [esi + STUB_PARAM_FLAGS], STUB_FLAG_RETURN_TRAP
+	jz .no_trap
+	lea eax, [ebp + (stub_returned - stub_base)]
+	mov [esp], eax			; a kernel that returns lands in stub_returned
+.no_trap:
 	mov eax, [esi + STUB_PARAM_EAX]
 	mov ebx, [esi + STUB_PARAM_EBX]
 	push ecx			; the entry, consumed by ret below
@@ -123,17 +130,59 @@ stub_base:
 	xor ebp, ebp
 	ret				; jump to the kernel; its ESP is the one we were given
 
+	; Long mode as FreeBSD's loader enters amd64 kernels (amd64_tramp.S): PAE, CR3, EFER.LME,
+	; paging on, then a far jump to a 64-bit code segment.
+.long_mode:
+	mov eax, 0x20			; CR4.PAE only
+	mov cr4, eax
+	mov eax, [esi + STUB_PARAM_CR3]
+	mov cr3, eax
+	mov ecx, 0xC0000080		; IA32_EFER: LME only (no NXE, no SCE)
+	mov eax, 0x100
+	xor edx, edx
+	wrmsr
+	mov eax, cr0
+	or eax, 0x80000000		; PG: long mode is active from here (compatibility mode)
+	mov cr0, eax
+	lea eax, [ebp + (stub_long - stub_base)]
+	push dword 0x18
+	push eax
+	retf
+BITS 64
+stub_long:
+	mov esi, esi			; upper halves are undefined after the switch
+	mov rax, [rsi + STUB_PARAM_ENTRY64]
+	mov esp, [rsi + STUB_PARAM_ESP]
+	xor ebx, ebx
+	xor ecx, ecx
+	xor edx, edx
+	xor esi, esi
+	xor edi, edi
+	xor ebp, ebp
+	jmp rax
+BITS 32
+
+stub_returned:
+	call stub_returned_base
+stub_returned_base:
+	pop ebp
+	lea esi, [ebp + (stub_returned_msg - stub_returned_base)]
+	jmp stub_print_halt
+
 stub_fault:
 	lea esi, [ebp + (stub_fault_msg - stub_base)]
+stub_print_halt:			; print the string at esi on 0xE9 and COM1, then halt
 .putc:	mov al, [esi]
 	test al, al
 	jz .halt
 	out 0xE9, al			; debug port (QEMU -debugcon, Bochs port_e9_hack)
 	mov dx, 0x3FD			; COM1 line status: wait for an empty transmitter
+	mov ecx, 100000
 .wait:	in al, dx
 	test al, 0x20
-	jz .wait
-	mov al, [esi]
+	jnz .send
+	loop .wait
+.send:	mov al, [esi]
 	mov dx, 0x3F8
 	out dx, al
 	inc esi
@@ -145,14 +194,18 @@ stub_fault:
 stub_fault_msg:
 	db "mbchain: error: handoff: CPU exception while copying the kernel into place", 10
 	db "mbchain: hint: report this with mbchain.verbose output", 10, 0
+stub_returned_msg:
+	db "mbchain: error: handoff: the kernel returned to its loader (it refused the boot information)", 10
+	db "mbchain: hint: FreeBSD/i386 does this when bootinfo is not version 1; report it with mbchain.verbose output", 10, 0
 
 align 8
 stub_gdt:
 	dq 0
 	dq 0x00CF9A000000FFFF		; 0x08: flat 4 GiB 32-bit code
 	dq 0x00CF92000000FFFF		; 0x10: flat 4 GiB data
+	dq 0x00209A0000000000		; 0x18: 64-bit code (L=1), for long-mode entries
 stub_gdtr:
-	dw 3 * 8 - 1
+	dw 4 * 8 - 1
 	dd 0
 align 4
 stub_idtr:

@@ -4,6 +4,7 @@
 #include "boot.h"
 #include "boot_request.h"
 #include "elf.h"
+#include "freebsd.h"
 #include "handoff.h"
 #include "layout.h"
 #include "log.h"
@@ -19,6 +20,7 @@ static struct options options;
 static struct kernel_image kernel;
 static struct handoff handoff;
 static struct netbsd_plan netbsd;
+static struct freebsd_plan freebsd;
 static struct free_ram free_ram;
 struct boot_result boot_last_result;
 
@@ -88,10 +90,15 @@ static _Noreturn void install_stub_and_enter(struct handoff *h, unsigned stub_bl
 	put_le32(params + STUB_PARAM_ESP, esp);
 	put_le32(params + STUB_PARAM_EAX, h->eax);
 	put_le32(params + STUB_PARAM_EBX, h->ebx);
-	put_le32(params + STUB_PARAM_FLAGS, platform_cpu_has_efer() ? STUB_FLAG_CLEAR_EFER : 0);
+	put_le32(params + STUB_PARAM_FLAGS, (platform_cpu_has_efer() ? STUB_FLAG_CLEAR_EFER : 0) |
+						    (h->mode == CPU_LONG_64 ? STUB_FLAG_LONG_MODE : 0) |
+						    (h->return_trap ? STUB_FLAG_RETURN_TRAP : 0));
+	put_le32(params + STUB_PARAM_CR3, h->cr3_pa);
+	put_le64(params + STUB_PARAM_ENTRY64, h->entry_va);
 	r->stub_pa = (uint32_t)b->pa;
 	r->params_pa = params_pa;
-	log_info("boot: jumping to 0x%x with esp 0x%x through the stub at 0x%x", h->entry_pa, esp, r->stub_pa);
+	log_info("boot: jumping to 0x%llx with esp 0x%x through the stub at 0x%x",
+		 (unsigned long long)(h->mode == CPU_LONG_64 ? h->entry_va : h->entry_pa), esp, r->stub_pa);
 	platform_enter_stub(r->stub_pa, params_pa);
 }
 
@@ -127,10 +134,13 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 
 	enum target_os os = detect_os(&kernel, options.os);
 	log_info("boot: kernel is module %u, ELF%u, OS %s", options.kernel_module, kernel.elf_class, os_name(os));
-	if (os != OS_NETBSD)
-		fail("this build of mbchain boots NetBSD kernels; FreeBSD and Multiboot passthrough are not built yet",
+	if (os == OS_NETBSD)
+		netbsd_plan(&request, &options, &kernel, &netbsd, &handoff);
+	else if (os == OS_FREEBSD)
+		freebsd_plan(&request, &options, &kernel, &freebsd, &handoff);
+	else
+		fail("Multiboot passthrough is not built yet; boot a NetBSD or FreeBSD kernel",
 		     "boot: no %s target", os_name(os));
-	netbsd_plan(&request, &options, &kernel, &netbsd, &handoff);
 
 	platform_stub_code(&stub_code_len);
 	unsigned stub_block = handoff_add_block(&handoff, "handoff stub",
@@ -140,6 +150,9 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	platform_image_range(&image_start, &image_end);
 	layout_init(&free_ram, &request, &handoff, image_start, image_end);
 	layout_place_blocks(&free_ram, &handoff);
-	netbsd_build(&request, &options, &kernel, &netbsd, &handoff);
+	if (os == OS_NETBSD)
+		netbsd_build(&request, &options, &kernel, &netbsd, &handoff);
+	else
+		freebsd_build(&request, &options, &kernel, &freebsd, &handoff);
 	install_stub_and_enter(&handoff, stub_block, stub_code_len);
 }

@@ -76,5 +76,6 @@ struct boot_request {
 	/* Low memory that is never free, whatever the map says: page 0 with the IVT and BIOS data
 	 * area, and from the EBDA (or the top of base memory) up to 1 MiB. */
 	uint64_t low_reserved_start_pa; /* the EBDA or the top of base memory */
+	uint64_t ebda_pa; /* the EBDA the BIOS data area names, 0 when it names none */
 };
 #endif

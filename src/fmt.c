@@ -24,12 +24,10 @@ static uint64_t div10(uint64_t n, unsigned *rem)
 	q += q >> 16;
 	q += q >> 32;
 	q >>= 3;
-	uint64_t r = n - q * 10;
-	while (r >= 10) {
-		q++;
-		r -= 10;
-	}
-	*rem = (unsigned)r;
+	uint64_t r = n - q * 10; /* the estimate is low by at most one (Hacker's Delight, divu10) */
+	uint64_t fix = (r + 6) >> 4; /* 1 exactly when r >= 10; no loop a compiler could turn back into a division */
+	q += fix;
+	*rem = (unsigned)(r - fix * 10);
 	return q;
 }
 

@@ -3,7 +3,9 @@
  */
 #include "handoff.h"
 #include <stddef.h>
+#include "elf.h"
 #include "log.h"
+#include "util.h"
 
 unsigned handoff_add_piece(struct handoff *h, enum piece_kind kind, uint64_t dst_pa, uint64_t src_pa, uint64_t len,
 			   const char *what)
@@ -26,4 +28,23 @@ uint32_t handoff_entry_esp(const struct handoff *h)
 {
 	const struct block *stack = &h->blocks[h->stack_block];
 	return (uint32_t)(stack->pa + stack->len - 4u * h->stack_word_count);
+}
+
+void handoff_add_segments(struct handoff *h, const struct kernel_image *img)
+{
+	for (unsigned i = 0; i < img->segment_count; i++) {
+		const struct kernel_segment *s = &img->segments[i];
+		if (s->file_len)
+			handoff_add_piece(h, PIECE_COPY, s->pa, img->file_pa + s->file_offset, s->file_len, "kernel segment");
+		if (s->mem_len > s->file_len)
+			handoff_add_piece(h, PIECE_ZERO, s->pa + s->file_len, 0, s->mem_len - s->file_len, "kernel bss");
+	}
+}
+
+uint64_t handoff_align(uint64_t x, uint64_t align, const char *what)
+{
+	uint64_t r;
+	if (!align_up_u64(x, align, &r))
+		fail("the kernel file is damaged", "handoff: %s at 0x%llx overflows when aligned", what, (unsigned long long)x);
+	return r;
 }

@@ -38,6 +38,7 @@ struct block {
 
 enum cpu_mode {
 	CPU_PROTECTED_32, /* paging off, flat segments (NetBSD, FreeBSD/i386, Multiboot) */
+	CPU_LONG_64, /* long mode through page tables at cr3_pa (FreeBSD/amd64) */
 };
 
 struct handoff {
@@ -51,7 +52,10 @@ struct handoff {
 	uint64_t keepout_start_pa, keepout_end_pa;
 
 	enum cpu_mode mode;
-	uint32_t entry_pa;
+	uint32_t entry_pa; /* CPU_PROTECTED_32 */
+	uint64_t entry_va; /* CPU_LONG_64: a virtual address mapped by the tables at cr3_pa */
+	uint32_t cr3_pa;
+	bool return_trap; /* the stack's return slot catches a kernel that returns */
 	uint32_t eax, ebx;
 	unsigned stack_block; /* index of the block holding the kernel's stack */
 	unsigned stack_word_count; /* words at the stack top, [0] at ESP */
@@ -63,6 +67,12 @@ unsigned handoff_add_piece(struct handoff *h, enum piece_kind kind, uint64_t dst
 			   const char *what);
 /* Ask for a block; returns its index. */
 unsigned handoff_add_block(struct handoff *h, const char *what, uint64_t len, uint64_t align, uint64_t below_pa);
+/* The kernel's segments as pieces: each file part copied from the kernel module, each bss part
+ * zero-filled (both BSDs' loaders do exactly this). */
+struct kernel_image;
+void handoff_add_segments(struct handoff *h, const struct kernel_image *img);
+/* x rounded up to `align`; fails with an error line (naming `what`) if that passes 2^64. */
+uint64_t handoff_align(uint64_t x, uint64_t align, const char *what);
 /* The ESP the kernel gets: the stack block's top minus the stack words. */
 uint32_t handoff_entry_esp(const struct handoff *h);
 #endif

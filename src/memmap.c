@@ -101,3 +101,25 @@ bool memmap_is_ram(const struct mem_range *ranges, uint32_t count, uint64_t pa, 
 			return true;
 	return false;
 }
+
+uint32_t memmap_ram_kib_at(const struct mem_range *ranges, uint32_t count, uint64_t pa, uint64_t limit)
+{
+	for (uint32_t i = 0; i < count; i++)
+		if (ranges[i].type == MEM_RAM && ranges[i].base_pa <= pa && pa < ranges[i].base_pa + ranges[i].len)
+			return (uint32_t)((min_u64(ranges[i].base_pa + ranges[i].len, limit) - pa) / KIB);
+	return 0;
+}
+
+uint32_t memmap_basemem_kib(const struct boot_request *req)
+{
+	if (req->has_mem_sizes)
+		return req->mem_lower_kib;
+	return memmap_ram_kib_at(req->memmap, req->memmap_count, 0, 640 * KIB);
+}
+
+uint32_t memmap_extmem_kib(const struct boot_request *req)
+{
+	if (req->has_mem_sizes)
+		return req->mem_upper_kib;
+	return memmap_ram_kib_at(req->memmap, req->memmap_count, MIB, PA_LIMIT_32);
+}

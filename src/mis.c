@@ -175,8 +175,10 @@ static void find_low_reserved(struct boot_request *req)
 	const uint16_t *segment = phys_ptr(BDA_EBDA_SEGMENT_PA, 2);
 	if (segment) {
 		uint64_t ebda = (uint64_t)*segment << 4;
-		if (ebda >= EBDA_LOWEST_PA && ebda < VIDEO_HOLE_PA)
+		if (ebda >= EBDA_LOWEST_PA && ebda < VIDEO_HOLE_PA) {
 			start = ebda;
+			req->ebda_pa = ebda;
+		}
 	}
 	if (req->has_mem_sizes && req->mem_lower_kib)
 		start = min_u64(start, (uint64_t)req->mem_lower_kib * KIB);

@@ -93,12 +93,18 @@ uint32_t netbsd_howto(const char *flags)
 	return howto;
 }
 
+static bool is_netbsd_key(const char *key)
+{
+	static const char *const keys[] = { "root", "console", "console_addr", "console_speed", "name", "userconf" };
+	for (unsigned i = 0; i < ARRAY_LEN(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static uint64_t elfround(const struct kernel_image *img, uint64_t x)
 {
-	uint64_t r;
-	if (!align_up_u64(x, img->elf_class / 8, &r))
-		fail(NULL, "netbsd: address 0x%llx overflows", (unsigned long long)x);
-	return r;
+	return handoff_align(x, img->elf_class / 8, "symbol table");
 }
 
 /* Should section i be loaded with the symbols?  SYMTABs, the STRTABs a SYMTAB links to, and
@@ -208,7 +214,8 @@ static void plan_modules(const struct boot_request *req, const struct options *o
 			continue;
 		options_parse_module(req->modules[i].string, req->loader_name, &mo);
 		nm = &plan->modules[plan->module_count++];
-		if (!align_up_u64(pos, PAGE_SIZE, &pos) || pos + req->modules[i].len >= PA_LIMIT_32)
+		pos = handoff_align(pos, PAGE_SIZE, "module");
+		if (pos + req->modules[i].len >= PA_LIMIT_32)
 			fail("load fewer or smaller modules", "netbsd: module %u does not fit below 4 GiB", i);
 		nm->request_index = i;
 		nm->base_pa = (uint32_t)pos;
@@ -286,11 +293,24 @@ static const char *kernel_path(const struct options *opts)
 	return opts->kernel_path[0] ? opts->kernel_path : "/netbsd";
 }
 
+/* "pc", "com" or "nullcons": NetBSD panics on any other name (x86/consinit.c). */
+static const char *console_name(const struct options *opts)
+{
+	static const struct {
+		const char *given, *netbsd;
+	} names[] = { { "pc", "pc" }, { "com", "com" }, { "com0", "com" }, { "serial", "com" }, { "nullcons", "nullcons" } };
+	if (!opts->has_console)
+		return "pc";
+	for (unsigned i = 0; i < ARRAY_LEN(names); i++)
+		if (strcmp(opts->console, names[i].given) == 0)
+			return names[i].netbsd;
+	fail("use console=pc, com or nullcons", "netbsd: console=%s is not a NetBSD console", opts->console);
+}
+
 static void bi_console(struct bi_writer *w, const struct options *opts)
 {
 	uint8_t *r = bi_record(w, BTINFO_CONSOLE, BI_CONSOLE_LEN);
-	const char *name = opts->console == CONSOLE_COM ? "com" : opts->console == CONSOLE_NULL ? "nullcons" : "pc";
-	bi_text(r + 8, 16, name, "console");
+	bi_text(r + 8, 16, console_name(opts), "console");
 	put_le32(r + 24, opts->console_addr); /* 0: the kernel's CONADDR (consinit.c) */
 	put_le32(r + 28, opts->console_speed); /* 0: the kernel's CONSPEED */
 }
@@ -414,20 +434,16 @@ void netbsd_plan(const struct boot_request *req, const struct options *opts, str
 	memset(plan, 0, sizeof(*plan));
 	elf_keep_segments(img, netbsd_segment_loadable);
 	elf_assign_pa(img, NETBSD_LOAD_MASK, 0, req->memmap, req->memmap_count);
-	for (unsigned i = 0; i < img->segment_count; i++) {
-		const struct kernel_segment *s = &img->segments[i];
-		if (s->file_len)
-			handoff_add_piece(h, PIECE_COPY, s->pa, img->file_pa + s->file_offset, s->file_len, "kernel segment");
-		if (s->mem_len > s->file_len)
-			handoff_add_piece(h, PIECE_ZERO, s->pa + s->file_len, 0, s->mem_len - s->file_len, "kernel bss");
-	}
+	handoff_add_segments(h, img);
 	plan_symbols(img, plan, h);
 	plan_modules(req, opts, plan, h);
 	check_window(req, img, plan);
 	plan->howto = netbsd_howto(opts->flags);
-	for (uint32_t i = 0; i < opts->var_count; i++) /* NetBSD's bootinfo has no place for them */
-		log_info("netbsd: option %s%s%s has no NetBSD channel; dropped", opts->vars[i].key,
-			 opts->vars[i].bare ? "" : "=", opts->vars[i].value);
+	console_name(opts); /* refuse a bad console= now, before anything is placed */
+	for (uint32_t i = 0; i < opts->var_count; i++) /* NetBSD's bootinfo has no place for others */
+		if (!is_netbsd_key(opts->vars[i].key))
+			log_info("netbsd: option %s%s%s has no NetBSD channel; dropped", opts->vars[i].key,
+				 opts->vars[i].bare ? "" : "=", opts->vars[i].value);
 
 	write_records(&measure, req, opts, plan);
 	if (measure.records_len + 4 > BOOTINFO_MAX_NEW)
@@ -467,22 +483,11 @@ static void build_symbol_headers(const struct kernel_image *img, const struct ne
 	h->pieces[plan->headers_piece].src_pa = scratch->pa;
 }
 
-static uint32_t kib_of_ram_at(const struct boot_request *req, uint64_t pa, uint64_t limit)
-{
-	for (uint32_t i = 0; i < req->memmap_count; i++)
-		if (req->memmap[i].type == MEM_RAM && req->memmap[i].base_pa <= pa &&
-		    pa < req->memmap[i].base_pa + req->memmap[i].len)
-			return (uint32_t)((min_u64(req->memmap[i].base_pa + req->memmap[i].len, limit) - pa) / KIB);
-	return 0;
-}
-
 void netbsd_build(const struct boot_request *req, const struct options *opts, const struct kernel_image *img,
 		  struct netbsd_plan *plan, struct handoff *h)
 {
 	struct block *bi = &h->blocks[plan->bootinfo_block];
 	struct bi_writer w = { phys_ptr(bi->pa, bi->len), bi->pa, 0, 0, 0, 4 + 4 * BOOTINFO_MAX_RECORDS };
-	uint32_t basemem = req->has_mem_sizes ? req->mem_lower_kib : kib_of_ram_at(req, 0, 640 * KIB);
-	uint32_t extmem = req->has_mem_sizes ? req->mem_upper_kib : kib_of_ram_at(req, MIB, PA_LIMIT_32);
 
 	memset(w.base, 0, bi->len);
 	write_records(&w, req, opts, plan);
@@ -497,8 +502,8 @@ void netbsd_build(const struct boot_request *req, const struct options *opts, co
 	h->stack_words[2] = 0;
 	h->stack_words[3] = (uint32_t)bi->pa;
 	h->stack_words[4] = (uint32_t)plan->esym_pa;
-	h->stack_words[5] = extmem;
-	h->stack_words[6] = basemem;
+	h->stack_words[5] = memmap_extmem_kib(req);
+	h->stack_words[6] = memmap_basemem_kib(req);
 	/* Anything but the Multiboot magics: NetBSD/i386 start treats EAX 0x2BADB002 as a MIS. */
 	h->eax = 0;
 	h->ebx = 0;

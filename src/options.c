@@ -117,18 +117,6 @@ static void parse_mbchain_key(const char *key, const char *value, struct options
 		fail(hint_options, "options: unknown mbchain key (%s)", key);
 }
 
-static void parse_console(const char *value, struct options *opts)
-{
-	if (strcmp(value, "pc") == 0)
-		opts->console = CONSOLE_PC;
-	else if (strcmp(value, "com") == 0 || str_starts_with(value, "com0") || strcmp(value, "serial") == 0)
-		opts->console = CONSOLE_COM;
-	else if (strcmp(value, "nullcons") == 0)
-		opts->console = CONSOLE_NULL;
-	else /* NetBSD panics on any other console name (consinit.c): refuse it here */
-		fail(hint_options, "options: console=%s (expected pc, com or nullcons)", value);
-}
-
 static void keep_var(const char *key, const char *value, struct options *opts)
 {
 	struct option_var *v = NULL;
@@ -170,16 +158,22 @@ static void parse_word(char *word, struct options *opts)
 		word[eq] = 0;
 		value = word + eq + 1;
 	}
-	if (str_starts_with(word, "mbchain."))
+	if (str_starts_with(word, "mbchain.")) {
 		parse_mbchain_key(word, value, opts);
-	else if (!value)
-		keep_var(word, NULL, opts);
-	else if (strcmp(word, "root") == 0) {
+		return;
+	}
+	/* Every other word is kept in order (FreeBSD's kenv takes them all); NetBSD's keys are
+	 * also read into their fields here, and checked against NetBSD's rules by netbsd.c. */
+	keep_var(word, value, opts);
+	if (!value)
+		return;
+	if (strcmp(word, "root") == 0) {
 		set_text(opts->root, sizeof(opts->root), "root", value);
 		opts->has_root = true;
-	} else if (strcmp(word, "console") == 0)
-		parse_console(value, opts);
-	else if (strcmp(word, "console_addr") == 0) {
+	} else if (strcmp(word, "console") == 0) {
+		set_text(opts->console, sizeof(opts->console), "console", value);
+		opts->has_console = true;
+	} else if (strcmp(word, "console_addr") == 0) {
 		opts->console_addr = parse_number(word, value, 0xffff);
 		opts->has_console_addr = true;
 	} else if (strcmp(word, "console_speed") == 0) {
@@ -192,8 +186,7 @@ static void parse_word(char *word, struct options *opts)
 		if (opts->userconf_count == OPT_MAX_USERCONF)
 			fail(hint_options, "options: more than %u userconf= words", OPT_MAX_USERCONF);
 		set_text(opts->userconf[opts->userconf_count++], OPT_TEXT_MAX, "userconf", value);
-	} else
-		keep_var(word, value, opts);
+	}
 }
 
 static void parse_string(const char *s, struct options *opts)

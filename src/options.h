@@ -16,7 +16,6 @@
 #include "log.h"
 
 enum target_os { OS_AUTO, OS_NETBSD, OS_FREEBSD, OS_MULTIBOOT };
-enum console_kind { CONSOLE_DEFAULT, CONSOLE_PC, CONSOLE_COM, CONSOLE_NULL };
 
 #define OPT_MAX_VARS 64
 #define OPT_MAX_USERCONF 16
@@ -34,7 +33,8 @@ struct options {
 	char flags[40]; /* flag letters from -xyz words, each once, in order seen */
 	bool has_root;
 	char root[16]; /* NetBSD's ROOTDEVICE devname holds 15 characters */
-	enum console_kind console;
+	bool has_console;
+	char console[32]; /* console=, as given: each target checks it */
 	bool has_console_addr, has_console_speed;
 	uint32_t console_addr, console_speed;
 	bool has_name;

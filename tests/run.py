@@ -135,7 +135,7 @@ def bad_cases(build):
         Case('bad/gzip', kernel_file=b'\x1f\x8b\x08\x00' + bytes(60),
              error='elf: the kernel module is gzip-compressed (64 bytes)'),
         Case('bad/console-name', kernel_args='console=vga',
-             error='options: console=vga (expected pc, com or nullcons)'),
+             error='netbsd: console=vga is not a NetBSD console'),
         Case('bad/unknown-mbchain-key', cmdline='mbchain.verbos',
              error='options: unknown mbchain key (mbchain.verbos)'),
         Case('bad/kernel-index', cmdline='mbchain.kernel=3',

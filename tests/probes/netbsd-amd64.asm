@@ -1,14 +1,15 @@
-; entry-amd64.asm — `start` of the NetBSD/amd64 probe kernel (netbsd-amd64.elf).
+; netbsd-amd64.asm — `start` of the NetBSD/amd64 probe kernel (netbsd-amd64.elf).
 ; Called by the boot loader under test (mbchain, or GRUB's knetbsd) the way NetBSD's boot calls
 ; an amd64 kernel: 32-bit protected mode, paging off, EIP = physical entry, args on the stack.
 ; Like NetBSD/amd64 locore `start` (which is .code32), it saves the entry state, builds 2 MiB-page
 ; tables (identity 0..4 GiB, KERNBASE -> 0..2 GiB), enables PAE + EFER.LME + PG, far-jumps to
-; 64-bit code, moves to the link VA and calls probe_main() (probe.c).
+; 64-bit code, moves to the link VA and calls probe_main() (netbsd.c).
 
 KERNBASE        equ 0xffffffff80000000
 %define ADDRSIZE 8
 
 %include "probe.inc"
+NETBSD_IDENT_NOTE
 
 ; Page tables: every entry is written below; nothing relies on BSS zeroing.
 section .bss.pt nobits alloc noexec write align=4096
@@ -21,7 +22,7 @@ section .text.start progbits alloc exec nowrite align=16
 BITS 32
 global start
 start:
-        SAVE_ENTRY_STATE
+        SAVE_ENTRY_STATE 7              ; ret, howto, bootdev, bootinfo, esym, extmem, basemem
 
         ; clear PML4, the two PDPTs (3 pages)
         mov     edi, PA(pml4)
@@ -91,41 +92,6 @@ long_high:
         hlt
         jmp     .halt
 
-; Exception stubs: each pushes (error code or 0) and the vector, then calls probe_exception(frame)
-; with frame[0] = vector, frame[1] = error code, frame[2] = RIP.
 extern probe_main
-extern probe_exception
 
-%macro ISR 1
-isr%1:
-%if %1 != 8 && %1 != 10 && %1 != 11 && %1 != 12 && %1 != 13 && %1 != 14 && %1 != 17 && %1 != 21 && %1 != 29 && %1 != 30
-        push    qword 0
-%endif
-        push    qword %1
-        jmp     isr_common
-%endmacro
-
-%assign v 0
-%rep 32
-ISR v
-%assign v v + 1
-%endrep
-
-isr_common:
-        mov     rdi, rsp
-        and     rsp, -16
-        call    probe_exception
-.halt:
-        cli
-        hlt
-        jmp     .halt
-
-section .data
-align 8
-global isr_table
-isr_table:
-%assign v 0
-%rep 32
-        dq isr %+ v
-%assign v v + 1
-%endrep
+ISR_STUBS
