@@ -32,7 +32,7 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-zero-length
 CFLAGS := $(TARGET_CFLAGS) -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-pie -fno-pic -fno-stack-protector \
-	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-common $(WARN)
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-common -fno-delete-null-pointer-checks $(WARN)
 HOST_CFLAGS := -std=c11 -O1 -g -DMBCHAIN_HOST -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
 
@@ -72,6 +72,7 @@ $(BUILD)/obj:
 
 probes:
 	$(MAKE) -C tests/probes OUT=$(abspath $(BUILD))/probes CC=$(CC)
+	$(MAKE) -C tests/forge OUT=$(abspath $(BUILD))
 
 $(BUILD)/unit_tests: $(CORE_SRC:%=src/%) $(UNIT_SRC) $(wildcard src/*.h tests/unit/*.h) | $(BUILD)/obj
 	$(HOST_CC) $(HOST_CFLAGS) -Isrc -o $@ $(CORE_SRC:%=src/%) $(UNIT_SRC)

@@ -20,8 +20,10 @@ static uint8_t sum_bytes(const uint8_t *p, uint32_t len)
 
 static bool rsdp_at(uint64_t pa, struct acpi_rsdp *out)
 {
+	if (!phys_valid(pa, RSDP_V2_LEN))
+		return false;
 	const uint8_t *p = phys_ptr(pa, RSDP_V2_LEN);
-	if (!p || memcmp(p, "RSD PTR ", 8) != 0 || sum_bytes(p, RSDP_V1_LEN) != 0)
+	if (memcmp(p, "RSD PTR ", 8) != 0 || sum_bytes(p, RSDP_V1_LEN) != 0)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->pa = (uint32_t)pa;
@@ -32,7 +34,7 @@ static bool rsdp_at(uint64_t pa, struct acpi_rsdp *out)
 		memcpy(&out->length, p + 20, 4);
 		memcpy(&out->xsdt_pa, p + 24, 8);
 		/* A bad extended checksum leaves only the version 1 fields trustworthy. */
-		if (out->length < RSDP_V2_LEN || out->length > 4096 || !phys_ptr(pa, out->length) ||
+		if (out->length < RSDP_V2_LEN || out->length > 4096 || !phys_valid(pa, out->length) ||
 		    sum_bytes(p, out->length) != 0) {
 			out->revision = 1;
 			out->xsdt_pa = 0;

@@ -14,6 +14,10 @@
 #include "platform.h"
 #include "util.h"
 
+/* The stub turns paging on for long-mode kernels with tables that identity-map only the low
+ * 1 GiB (FreeBSD's layout): it, its parameters and its copy list must live there. */
+#define STUB_BELOW_PA (1ull << 30)
+
 /* The pipeline's state lives in BSS: nothing here is on the (small) boot stack. */
 static struct boot_request request;
 static struct options options;
@@ -146,7 +150,7 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	unsigned stub_block = handoff_add_block(&handoff, "handoff stub",
 						((stub_code_len + 15) & ~(size_t)15) + STUB_PARAMS_LEN +
 							(uint64_t)reloc_max_entries(&handoff) * STUB_ENTRY_SIZE,
-						16, PA_LIMIT_32);
+						16, STUB_BELOW_PA);
 	platform_image_range(&image_start, &image_end);
 	layout_init(&free_ram, &request, &handoff, image_start, image_end);
 	layout_place_blocks(&free_ram, &handoff);

@@ -10,7 +10,6 @@
 
 #define PT_LOAD 1
 #define PT_NOTE 4
-#define ET_EXEC 2
 #define NT_NETBSD_IDENT 1 /* NetBSD sys/exec_elf.h: ELF_NOTE_TYPE_NETBSD_TAG */
 
 struct field {
@@ -117,8 +116,7 @@ static void read_header(struct kernel_image *img)
 	const uint8_t *eh = file_bytes(img, 0, l->ehsize, "ELF header");
 	uint16_t type = (uint16_t)(eh[16] | eh[17] << 8);
 	img->machine = (uint16_t)(eh[18] | eh[19] << 8);
-	if (type != ET_EXEC)
-		fail(hint_kernel, "elf: not an executable (e_type %u)", type);
+	img->elf_type = type;
 	if ((img->elf_class == 32 && img->machine != EM_386) || (img->elf_class == 64 && img->machine != EM_X86_64))
 		fail(hint_kernel, "elf: ELF%u file for machine %u, not x86", img->elf_class, img->machine);
 	img->entry_va = get(eh, l->e_entry);
@@ -192,8 +190,24 @@ void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
 	img->file_pa = file_pa;
 	img->file_len = file_len;
 	read_header(img);
+	if (img->elf_type != ET_EXEC)
+		fail(hint_kernel, "elf: not an executable (e_type %u)", img->elf_type);
 	read_segments(img);
 	check_sections(img);
+}
+
+void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
+{
+	memset(img, 0, sizeof(*img));
+	img->file_pa = file_pa;
+	img->file_len = file_len;
+	read_header(img);
+	if (img->elf_type != ET_REL)
+		fail("FreeBSD/amd64 kernel modules are relocatable objects (ET_REL)",
+		     "elf: module is not a relocatable object (e_type %u)", img->elf_type);
+	check_sections(img);
+	if (img->shnum == 0)
+		fail(hint_kernel, "elf: relocatable object without section headers");
 }
 
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags))

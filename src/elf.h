@@ -16,13 +16,20 @@
 #define ELF_MAX_PHNUM 64
 #define ELF_MAX_SHNUM 1024
 
+#define ET_REL 1
+#define ET_EXEC 2
 #define EM_386 3
 #define EM_X86_64 62
 #define ELFOSABI_FREEBSD 9
 #define SHT_PROGBITS 1
 #define SHT_SYMTAB 2
 #define SHT_STRTAB 3
+#define SHT_NOBITS 8
 #define SHT_NOTE 7
+#define SHT_RELA 4
+#define SHT_REL 9
+#define SHT_X86_64_UNWIND 0x70000001
+#define SHF_ALLOC 2
 #define PF_X 1
 #define PF_W 2
 
@@ -45,6 +52,7 @@ struct kernel_image {
 	unsigned elf_class; /* 32 or 64 */
 	uint16_t machine; /* EM_386 or EM_X86_64 */
 	uint8_t osabi;
+	uint16_t elf_type; /* ET_EXEC or ET_REL */
 	bool netbsd_note; /* has a NetBSD ident note (PT_NOTE or SHT_NOTE) */
 	uint32_t netbsd_version;
 	uint64_t entry_va, entry_pa;
@@ -59,6 +67,8 @@ struct kernel_image {
 /* Parse the ELF file at [file_pa, file_pa+file_len); fail with an error line when it is not a
  * loadable x86 executable.  Every PT_LOAD segment is kept. */
 void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
+/* The same for a relocatable object (a FreeBSD/amd64 .ko): sections only, no segments. */
+void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
 /* Keep only the segments whose p_flags `keep` accepts (NetBSD's loader skips segments that are
  * neither writable nor executable); fails when none is left. */
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags));

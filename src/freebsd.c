@@ -56,16 +56,13 @@ enum {
 #define KERNEL_EARLY_ALLOC_MARGIN (16u * MIB)
 #define DEFAULT_KERNEL_NAME "/boot/kernel/kernel"
 #define ENV_MODULE_TYPE "env"
+#define KO_TYPE "elf obj module" /* __elfN(obj_moduletype), load_elf_obj.c */
 
 static const char hint_freebsd[] = "see the FreeBSD section of mbchain's README";
 
-/* Flag letters, the boot_* variable loader(8) mirrors each into, and the bit (sys/reboot.h,
- * boot_parse_arg and boot_howto_to_env in sys/kern/subr_boot.c). */
-static const struct {
-	char letter;
-	uint32_t bit;
-	const char *env;
-} howto_names[] = {
+/* Flag letters, the bit (sys/reboot.h, boot_parse_arg in sys/kern/subr_boot.c) and the boot_*
+ * variable loader(8) mirrors each into (boot_howto_to_env). */
+static const struct flag_bit howto_names[] = {
 	{ 'a', RB_ASKNAME, "boot_askname" }, { 's', RB_SINGLE, "boot_single" }, { 'r', RB_DFLTROOT, "boot_dfltroot" },
 	{ 'd', RB_KDB, "boot_ddb" },	     { 'v', RB_VERBOSE, "boot_verbose" }, { 'h', RB_SERIAL, "boot_serial" },
 	{ 'C', RB_CDROM, "boot_cdrom" },     { 'g', RB_GDB, "boot_gdb" },	 { 'm', RB_MUTE, "boot_mute" },
@@ -74,18 +71,7 @@ static const struct {
 
 uint32_t freebsd_howto(const char *flags)
 {
-	uint32_t howto = 0;
-	for (; *flags; flags++) {
-		bool known = false;
-		for (unsigned i = 0; i < ARRAY_LEN(howto_names); i++)
-			if (howto_names[i].letter == *flags) {
-				howto |= howto_names[i].bit;
-				known = true;
-			}
-		if (!known)
-			log_info("freebsd: flag -%c has no FreeBSD meaning; ignored", *flags);
-	}
-	return howto;
+	return options_howto(flags, howto_names, ARRAY_LEN(howto_names), "freebsd");
 }
 
 /*
@@ -105,18 +91,30 @@ static void emit(struct writer *w, const void *data, uint64_t len)
 	w->pos += len;
 }
 
-static void md_record(struct writer *w, uint32_t type, const void *data, uint32_t len)
+/* A record is {u32 type; u32 size} and `size` data bytes, padded to the record alignment:
+ * md_begin writes the head, the caller emits the data, md_end pads. */
+static void md_begin(struct writer *w, uint32_t type, uint32_t len)
 {
 	uint8_t head[8];
-	uint64_t end;
 	put_le32(head, type);
 	put_le32(head + 4, len);
 	emit(w, head, 8);
-	emit(w, data, len);
+}
+
+static void md_end(struct writer *w)
+{
+	uint64_t end;
 	align_up_u64(w->pos, w->align, &end); /* modinfo: next = roundup(8 + size, sizeof(u_long)) */
 	if (w->base)
 		memset(w->base + w->pos, 0, end - w->pos);
 	w->pos = end;
+}
+
+static void md_record(struct writer *w, uint32_t type, const void *data, uint32_t len)
+{
+	md_begin(w, type, len);
+	emit(w, data, len);
+	md_end(w);
 }
 
 static void md_string(struct writer *w, uint32_t type, const char *s)
@@ -174,10 +172,7 @@ static void md_vbe_fb(struct writer *w, const struct boot_framebuffer *fb)
 static void md_smap(struct writer *w, const struct boot_request *req)
 {
 	/* struct bios_smap {u64 base; u64 length; u32 type}: 20 bytes each, the count is the size */
-	uint8_t head[8];
-	put_le32(head, MODINFO_METADATA | MODINFOMD_SMAP);
-	put_le32(head + 4, 20 * req->memmap_count);
-	emit(w, head, 8);
+	md_begin(w, MODINFO_METADATA | MODINFOMD_SMAP, 20 * req->memmap_count);
 	for (uint32_t i = 0; i < req->memmap_count; i++) {
 		uint8_t e[20];
 		put_le64(e, req->memmap[i].base_pa);
@@ -185,11 +180,88 @@ static void md_smap(struct writer *w, const struct boot_request *req)
 		put_le32(e + 16, req->memmap[i].type);
 		emit(w, e, 20);
 	}
-	uint64_t end;
-	align_up_u64(w->pos, w->align, &end);
-	if (w->base)
-		memset(w->base + w->pos, 0, end - w->pos);
-	w->pos = end;
+	md_end(w);
+}
+
+/*
+ * Kernel modules.  On amd64 a .ko is a relocatable object ("elf obj module"): its sections are
+ * laid out one after another as stand/common/load_elf_obj.c does — allocated PROGBITS, NOBITS
+ * and unwind sections, then the one symbol table, its strings, the section names, and the
+ * relocations of allocated sections, each at its sh_addralign, the rest zeroed — and the
+ * kernel's linker finds them through the section headers (MODINFOMD_SHDR) whose sh_addr
+ * holds each load address (0: not loaded).
+ */
+static struct kernel_image ko_image; /* the .ko being laid out */
+static uint64_t ko_addr[ELF_MAX_SHNUM]; /* its sections' load addresses */
+
+static uint64_t ko_place(const struct kernel_image *ko, uint32_t i, const struct elf_section *s, uint64_t pos,
+			 struct handoff *h)
+{
+	uint64_t align = s->addralign ? s->addralign : 1, at;
+	if (align & (align - 1))
+		fail("the module file is damaged", "freebsd: module section %u has alignment %llu, not a power of two", i,
+		     (unsigned long long)align);
+	at = handoff_align(pos, align, "module section");
+	ko_addr[i] = at;
+	if (h && at > pos)
+		handoff_add_piece(h, PIECE_ZERO, pos, 0, at - pos, "module padding");
+	if (h && s->size)
+		handoff_add_piece(h, s->type == SHT_NOBITS ? PIECE_ZERO : PIECE_COPY, at,
+				  s->type == SHT_NOBITS ? 0 : elf_file_pa(ko, s->offset, s->size, "module section"), s->size,
+				  "module section");
+	return at + s->size;
+}
+
+/* Lay out ko at base (adding pieces to h when given); returns the end. */
+static uint64_t ko_layout(const struct kernel_image *ko, uint64_t base, struct handoff *h)
+{
+	static const char hint_ko[] = "the module file is damaged, or is not a FreeBSD/amd64 kernel module";
+	uint64_t pos = base;
+	uint32_t symtab = 0, symtabs = 0;
+	struct elf_section s, t;
+	memset(ko_addr, 0, sizeof(ko_addr[0]) * ko->shnum);
+	for (uint32_t i = 0; i < ko->shnum; i++) {
+		elf_section(ko, i, &s);
+		if (s.type == SHT_SYMTAB)
+			symtab = i, symtabs++;
+		if (s.size && (s.flags & SHF_ALLOC) &&
+		    (s.type == SHT_PROGBITS || s.type == SHT_NOBITS || s.type == SHT_X86_64_UNWIND))
+			pos = ko_place(ko, i, &s, pos, h);
+	}
+	if (symtabs != 1)
+		fail(hint_ko, "freebsd: module has %u symbol tables (needs exactly one)", symtabs);
+	elf_section(ko, symtab, &s);
+	pos = ko_place(ko, symtab, &s, pos, h);
+	if (s.link == 0 || s.link >= ko->shnum || (elf_section(ko, s.link, &t), t.type != SHT_STRTAB))
+		fail(hint_ko, "freebsd: module symbol table links to section %u, not a string table", s.link);
+	pos = ko_place(ko, s.link, &t, pos, h);
+	if (ko->shstrndx == 0 || (elf_section(ko, ko->shstrndx, &t), t.type != SHT_STRTAB))
+		fail(hint_ko, "freebsd: module has no section names (e_shstrndx %u)", ko->shstrndx);
+	pos = ko_place(ko, ko->shstrndx, &t, pos, h);
+	for (uint32_t i = 0; i < ko->shnum; i++) {
+		elf_section(ko, i, &s);
+		if ((s.type != SHT_REL && s.type != SHT_RELA) || s.info >= ko->shnum)
+			continue;
+		elf_section(ko, s.info, &t);
+		if (t.flags & SHF_ALLOC)
+			pos = ko_place(ko, i, &s, pos, h);
+	}
+	return pos;
+}
+
+static void md_ko_sections(struct writer *w, const struct kernel_image *ko)
+{
+	uint32_t shsize = elf_shdr_size(ko);
+	md_begin(w, MODINFO_METADATA | MODINFOMD_SHDR, ko->shnum * shsize);
+	for (uint32_t i = 0; i < ko->shnum; i++) {
+		uint8_t raw[64];
+		struct elf_section s;
+		elf_section(ko, i, &s);
+		s.addr = ko_addr[i];
+		elf_write_section(ko, raw, &s);
+		emit(w, raw, shsize);
+	}
+	md_end(w);
 }
 
 static void write_metadata(struct writer *w, const struct boot_request *req, const struct kernel_image *img,
@@ -219,6 +291,14 @@ static void write_metadata(struct writer *w, const struct boot_request *req, con
 	for (uint32_t i = 0; i < plan->module_count; i++) {
 		const struct freebsd_module *m = &plan->modules[i];
 		md_file(w, m->name, m->type, m->args, m->base_pa, m->len, word);
+		if (m->is_ko) {
+			const struct boot_module *bm = &req->modules[m->request_index];
+			elf_parse_object(bm->start_pa, bm->len, &ko_image);
+			ko_layout(&ko_image, m->base_pa, NULL);
+			md_record(w, MODINFO_METADATA | MODINFOMD_ELFHDR, phys_ptr(bm->start_pa, ko_image.ehsize),
+				  ko_image.ehsize);
+			md_ko_sections(w, &ko_image);
+		}
 	}
 	md_record(w, MODINFO_END, NULL, 0);
 }
@@ -458,16 +538,25 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 		if (mo.has_type && strcmp(mo.type, ENV_MODULE_TYPE) == 0)
 			continue; /* read into the environment, not passed on */
 		const uint8_t *head = m->len >= 4 ? phys_ptr(m->start_pa, 4) : NULL;
-		if (!mo.has_type && head && memcmp(head, "\177ELF", 4) == 0)
-			fail("FreeBSD kernel modules (.ko) are not supported yet; give type= to pass a file as data",
-			     "freebsd: module %u is an ELF file (a .ko?)", i);
+		bool elf = head && memcmp(head, "\177ELF", 4) == 0;
 		fm = &plan->modules[plan->module_count++];
 		pos = round_page(pos);
 		fm->request_index = i;
 		fm->base_pa = pos;
 		fm->len = m->len;
-		str_copy(fm->type, sizeof(fm->type), mo.has_type ? mo.type : "raw", sizeof(mo.type));
-		if (!mo.has_type)
+		fm->is_ko = (!mo.has_type && elf) || (mo.has_type && strcmp(mo.type, KO_TYPE) == 0);
+		if (fm->is_ko && !plan->amd64)
+			fail("FreeBSD/i386 kernel modules (shared objects) are not supported yet; load them after boot",
+			     "freebsd: module %u is an i386 .ko", i);
+		if (fm->is_ko) {
+			elf_parse_object(m->start_pa, m->len, &ko_image);
+			if (ko_image.machine != EM_X86_64)
+				fail("load modules built for the kernel's architecture", "freebsd: module %u is for machine %u", i,
+				     ko_image.machine);
+			fm->len = (uint32_t)(ko_layout(&ko_image, pos, h) - pos);
+		}
+		str_copy(fm->type, sizeof(fm->type), fm->is_ko ? KO_TYPE : mo.has_type ? mo.type : "raw", sizeof(mo.type));
+		if (!mo.has_type && !elf)
 			log_warn("freebsd: module %u has no type= (md_image, cpu_microcode, ...); passed as type raw, which "
 				 "the kernel ignores", i);
 		if (strcmp(fm->type, "/boot/zfs/zpool.cache") == 0)
@@ -479,8 +568,9 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 		else
 			fmt_format(fm->name, sizeof(fm->name), "module%u", i);
 		module_args(mo.args, fm->args, sizeof(fm->args));
-		handoff_add_piece(h, PIECE_COPY, pos, m->start_pa, m->len, "module");
-		pos += m->len;
+		if (!fm->is_ko)
+			handoff_add_piece(h, PIECE_COPY, pos, m->start_pa, m->len, "module");
+		pos += fm->len;
 	}
 	return pos;
 }

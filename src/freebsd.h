@@ -25,6 +25,7 @@ struct freebsd_module {
 	uint32_t request_index;
 	uint64_t base_pa;
 	uint32_t len;
+	bool is_ko; /* an amd64 .ko, laid out section by section */
 	char name[OPT_TEXT_MAX];
 	char type[32];
 	char args[BOOT_STRING_MAX];

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HANDOFF_MAX_PIECES 160
+#define HANDOFF_MAX_PIECES 512 /* a .ko adds a piece per section */
 #define HANDOFF_MAX_BLOCKS 8
 #define HANDOFF_MAX_STACK_WORDS 16
 

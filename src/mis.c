@@ -30,9 +30,9 @@ static const void *mis_checked_ptr(uint64_t pa, uint64_t len, const char *what)
 	platform_image_range(&image_start, &image_end);
 	if (ranges_overlap(pa, len, image_start, image_end - image_start))
 		fail(hint_loader, "mis: %s at 0x%llx lies inside mbchain's own image", what, (unsigned long long)pa);
-	p = phys_ptr(pa, len);
-	if (!p)
+	if (!phys_valid(pa, len))
 		fail(hint_loader, "mis: %s at 0x%llx is not addressable", what, (unsigned long long)pa);
+	p = phys_ptr(pa, len);
 	return p;
 }
 
@@ -57,7 +57,8 @@ void mis_read_cmdline(uint32_t magic, uint32_t mis_pa, struct boot_request *req)
 	if (magic != MB_LOADER_MAGIC)
 		fail("start mbchain.elf from a Multiboot loader (GRUB multiboot, QEMU -kernel, kexec, mboot.c32)",
 		     "mis: not started by a Multiboot loader (eax=0x%08x)", magic);
-	mis = mis_checked_ptr(mis_pa, 4, "boot information");
+	/* The fixed part, up to the VBE fields, before any field is read. */
+	mis = mis_checked_ptr(mis_pa, MIS_LEN_WITHOUT_FRAMEBUFFER, "boot information");
 	if (mis->flags & MB_INFO_CMDLINE)
 		mis_copy_string(mis->cmdline_pa, req->cmdline, sizeof(req->cmdline), "command line");
 }
@@ -172,9 +173,8 @@ static void read_framebuffer(const struct mb_info *mis, struct boot_request *req
 static void find_low_reserved(struct boot_request *req)
 {
 	uint64_t start = VIDEO_HOLE_PA;
-	const uint16_t *segment = phys_ptr(BDA_EBDA_SEGMENT_PA, 2);
-	if (segment) {
-		uint64_t ebda = (uint64_t)*segment << 4;
+	if (phys_valid(BDA_EBDA_SEGMENT_PA, 2)) {
+		uint64_t ebda = (uint64_t)*(const uint16_t *)phys_ptr(BDA_EBDA_SEGMENT_PA, 2) << 4;
 		if (ebda >= EBDA_LOWEST_PA && ebda < VIDEO_HOLE_PA) {
 			start = ebda;
 			req->ebda_pa = ebda;
@@ -187,7 +187,7 @@ static void find_low_reserved(struct boot_request *req)
 
 void mis_read_rest(uint32_t mis_pa, struct boot_request *req)
 {
-	const struct mb_info *mis = mis_checked_ptr(mis_pa, 4, "boot information");
+	const struct mb_info *mis = mis_checked_ptr(mis_pa, MIS_LEN_WITHOUT_FRAMEBUFFER, "boot information");
 	uint32_t need = (mis->flags & MB_INFO_FRAMEBUFFER_INFO) ? sizeof(*mis) : MIS_LEN_WITHOUT_FRAMEBUFFER;
 	mis = mis_checked_ptr(mis_pa, need, "boot information");
 

@@ -59,38 +59,24 @@ bool netbsd_segment_loadable(uint32_t p_flags)
 
 uint32_t netbsd_howto(const char *flags)
 {
-	/* sys/boot_flag.h BOOT_FLAG(); unknown letters are ignored, as NetBSD does. */
-	static const struct {
-		char letter;
-		uint32_t bit;
-	} table[] = {
-		{ 'a', 0x00000001 }, /* RB_ASKNAME */
-		{ 's', 0x00000002 }, /* RB_SINGLE */
-		{ 'b', 0x00000008 }, /* RB_HALT */
-		{ 'd', 0x00000040 }, /* RB_KDB */
-		{ 'm', 0x00000200 }, /* RB_MINIROOT */
-		{ 'c', 0x00001000 }, /* RB_USERCONF */
-		{ 'q', 0x00010000 }, /* AB_QUIET */
-		{ 'v', 0x00020000 }, /* AB_VERBOSE */
-		{ 'z', 0x00040000 }, /* AB_SILENT */
-		{ 'x', 0x00080000 }, /* AB_DEBUG */
-		{ '1', 0x10000000 }, /* RB_MD1: no SMP on x86 */
-		{ '2', 0x20000000 }, /* RB_MD2: no ACPI on x86 */
-		{ '3', 0x40000000 }, /* RB_MD3 */
-		{ '4', 0x80000000 }, /* RB_MD4 */
+	/* sys/boot_flag.h BOOT_FLAG() */
+	static const struct flag_bit table[] = {
+		{ 'a', 0x00000001, NULL }, /* RB_ASKNAME */
+		{ 's', 0x00000002, NULL }, /* RB_SINGLE */
+		{ 'b', 0x00000008, NULL }, /* RB_HALT */
+		{ 'd', 0x00000040, NULL }, /* RB_KDB */
+		{ 'm', 0x00000200, NULL }, /* RB_MINIROOT */
+		{ 'c', 0x00001000, NULL }, /* RB_USERCONF */
+		{ 'q', 0x00010000, NULL }, /* AB_QUIET */
+		{ 'v', 0x00020000, NULL }, /* AB_VERBOSE */
+		{ 'z', 0x00040000, NULL }, /* AB_SILENT */
+		{ 'x', 0x00080000, NULL }, /* AB_DEBUG */
+		{ '1', 0x10000000, NULL }, /* RB_MD1: no SMP on x86 */
+		{ '2', 0x20000000, NULL }, /* RB_MD2: no ACPI on x86 */
+		{ '3', 0x40000000, NULL }, /* RB_MD3 */
+		{ '4', 0x80000000, NULL }, /* RB_MD4 */
 	};
-	uint32_t howto = 0;
-	for (; *flags; flags++) {
-		bool known = false;
-		for (unsigned i = 0; i < ARRAY_LEN(table); i++)
-			if (table[i].letter == *flags) {
-				howto |= table[i].bit;
-				known = true;
-			}
-		if (!known)
-			log_info("netbsd: flag -%c has no NetBSD meaning; ignored", *flags);
-	}
-	return howto;
+	return options_howto(flags, table, ARRAY_LEN(table), "netbsd");
 }
 
 static bool is_netbsd_key(const char *key)

@@ -85,7 +85,7 @@ static void parse_onerror(const char *value, struct failure_policy *policy)
 		policy->reboot = true;
 		policy->reboot_seconds = 0;
 		if (value[6] == ':')
-			policy->reboot_seconds = parse_number("mbchain.onerror=reboot:", value + 7, 3600);
+			policy->reboot_seconds = parse_number("mbchain.onerror=reboot: seconds", value + 7, 3600);
 		else if (value[6])
 			fail(hint_options, "options: mbchain.onerror=%s (expected halt or reboot[:seconds])", value);
 		return;
@@ -245,4 +245,20 @@ const char *options_var(const struct options *opts, const char *key)
 		if (strcmp(opts->vars[i].key, key) == 0)
 			return opts->vars[i].value;
 	return NULL;
+}
+
+uint32_t options_howto(const char *flags, const struct flag_bit *table, unsigned table_len, const char *target)
+{
+	uint32_t howto = 0;
+	for (; *flags; flags++) {
+		bool known = false;
+		for (unsigned i = 0; i < table_len; i++)
+			if (table[i].letter == *flags) {
+				howto |= table[i].bit;
+				known = true;
+			}
+		if (!known)
+			log_info("%s: flag -%c has no meaning there; ignored", target, *flags);
+	}
+	return howto;
 }

@@ -61,6 +61,18 @@ struct module_options {
 	const char *args; /* the words after the path, as given (inside the boot_request) */
 };
 
+/* One boot-flag letter and the bit it sets in a target's howto word (and, for FreeBSD, the
+ * boot_* environment variable loader(8) mirrors it into). */
+struct flag_bit {
+	char letter;
+	uint32_t bit;
+	const char *env;
+};
+
+/* The howto bits the flag letters `flags` set by `table`; letters the table lacks are ignored
+ * (both BSDs ignore them) and named in verbose mode, prefixed by `target`. */
+uint32_t options_howto(const char *flags, const struct flag_bit *table, unsigned table_len, const char *target);
+
 /* Read only the failure policy and mbchain.verbose from mbchain's raw command line, before
  * anything else can fail or speak. */
 void options_early(const char *cmdline, struct failure_policy *policy, bool *verbose);

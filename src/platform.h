@@ -6,11 +6,16 @@
  */
 #ifndef MBCHAIN_PLATFORM_H
 #define MBCHAIN_PLATFORM_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* A pointer through which [pa, pa+len) can be read and written, or NULL when that range is not
- * addressable (wraps, passes 4 GiB, or lies outside the simulated RAM). */
+/* Whether [pa, pa+len) is addressable: no wrap, below 4 GiB (inside the simulated RAM on the
+ * host).  Check it before phys_ptr wherever pa comes from untrusted input. */
+bool phys_valid(uint64_t pa, uint64_t len);
+/* A pointer through which addressable [pa, pa+len) is read and written.  Physical 0 is a valid
+ * address (kexec-tools puts the memory map there): in the boot binary its pointer compares
+ * equal to NULL, so never test the result, test phys_valid. */
 void *phys_ptr(uint64_t pa, uint64_t len);
 
 /* Write text to every console (serial, screen, debug port). */

@@ -43,7 +43,7 @@ static void emit(struct copy_entry *list, uint32_t *count, uint64_t dst, uint64_
 
 uint32_t reloc_plan(const struct handoff *h, struct free_ram *fr, struct copy_entry *list, struct copy_stats *stats)
 {
-	struct move moves[HANDOFF_MAX_PIECES];
+	static struct move moves[HANDOFF_MAX_PIECES]; /* static: the boot stack is small */
 	uint32_t n = 0, count = 0, left;
 	memset(stats, 0, sizeof(*stats));
 	for (unsigned i = 0; i < h->piece_count; i++) {
@@ -56,18 +56,21 @@ uint32_t reloc_plan(const struct handoff *h, struct free_ram *fr, struct copy_en
 		moves[n++] = (struct move){ p->dst_pa, p->src_pa, p->len, false };
 	}
 	for (left = n; left;) {
-		uint32_t pick = n, bounce = n;
-		for (uint32_t i = 0; i < n && pick == n; i++)
-			if (!moves[i].done && !waits(moves, n, i))
-				pick = i;
-		if (pick < n) {
-			emit(list, &count, moves[pick].dst, moves[pick].src, moves[pick].len, STUB_KIND_COPY);
-			stats->moved += moves[pick].len;
-			moves[pick].done = true;
+		/* Sweep: run every copy nobody waits on; each sweep is O(n^2), and sweeps are few. */
+		bool progress = false;
+		for (uint32_t i = 0; i < n; i++) {
+			if (moves[i].done || waits(moves, n, i))
+				continue;
+			emit(list, &count, moves[i].dst, moves[i].src, moves[i].len, STUB_KIND_COPY);
+			stats->moved += moves[i].len;
+			moves[i].done = true;
 			left--;
-			continue;
+			progress = true;
 		}
+		if (progress || !left)
+			continue;
 		/* A cycle: bounce the smallest source that someone waits on. */
+		uint32_t bounce = n;
 		for (uint32_t i = 0; i < n; i++)
 			if (!moves[i].done && blocks_someone(moves, n, i) && (bounce == n || moves[i].len < moves[bounce].len))
 				bounce = i;

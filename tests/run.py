@@ -18,7 +18,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'forge'))
 import nbexpect  # noqa: E402
+import cases as forge_cases  # noqa: E402  (hostile MIS boots through tests/forge/forge.elf)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_PASS, EXIT_FAIL, EXIT_MBCHAIN_ERROR = 33, 35, 253
@@ -65,14 +67,7 @@ class Case:
         self.video, self.exitport, self.reboot_line = video, exitport, reboot_line
 
 
-def module_bytes(seed, size):
-    """Deterministic test content: a module whose every byte matters to its CRC."""
-    out = bytearray(size)
-    x = seed * 2654435761 & 0xffffffff
-    for i in range(size):
-        x = (x * 1103515245 + 12345) & 0xffffffff
-        out[i] = x >> 16 & 0xff
-    return bytes(out)
+module_bytes = forge_cases.module_bytes  # deterministic test content, one definition
 
 
 def boot_cases(build):
@@ -307,8 +302,11 @@ def main():
 
     results = [r for r in run_unit(build) if args.only in r[0]]
     cases = [c for c in boot_cases(build) + bad_cases(build) if args.only in c.name]
+    forged = [n for n, _ in forge_cases.CASES if args.only in 'forge/' + n]
     with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
         futures = [(c.name, pool.submit(run_boot, c, build, args.v)) for c in cases]
+        futures += [('forge/' + n, pool.submit(lambda n=n: forge_cases.run_case(n, build, args.v)[2]))
+                    for n in forged]
         for name, fut in futures:
             try:
                 results.append((name, fut.result()))

@@ -14,41 +14,28 @@ trap 'rm -rf "$tmp"' EXIT
 args=${*:--s}
 status=0
 
-make -s -C "$here" OUT="$tmp/build" ${CC:+CC="$CC"} >/dev/null
-make -s -C "$here" OUT="$tmp/fault" ${CC:+CC="$CC"} EXTRA_CFLAGS=-DPROBE_FORCE_FAULT >/dev/null
+make -s -C "$here" OUT="$tmp/build" ${CC:+CC="$CC"} netbsd >/dev/null
+make -s -C "$here" OUT="$tmp/fault" ${CC:+CC="$CC"} EXTRA_CFLAGS=-DPROBE_FORCE_FAULT netbsd >/dev/null
+
+. "$here/grub-common.sh"
 
 # a module with known contents (its CRC-32 is printed by the probe)
 printf 'mbchain probe module\n' > "$tmp/module.txt"
-expect_crc=$(python3 -c "import zlib,sys;print('0x%08x'%zlib.crc32(open(sys.argv[1],'rb').read()))" \
-	"$tmp/module.txt" 2>/dev/null || echo unknown)
+expect_crc=$(crc32_of "$tmp/module.txt")
 
-# boot_grub ELF NAME: boot ELF with knetbsd + one module; leaves $tmp/e9-NAME.log, sets $rc
+# boot_grub ELF NAME: boot ELF with knetbsd + one module; leaves $tmp/e9-NAME.txt, sets $rc
 boot_grub() {
 	tree="$tmp/iso-$2"
 	mkdir -p "$tree/boot/grub"
 	cp "$1" "$tree/kernel.elf"
 	cp "$tmp/module.txt" "$tree/module.txt"
-	cat > "$tree/boot/grub/grub.cfg" <<EOF
-serial --unit=0 --speed=115200
-terminal_input serial
-terminal_output serial
-set timeout=0
-insmod bsd
-knetbsd /kernel.elf $args
-knetbsd_module_elf /module.txt
-boot
-echo BOOT-FAILED
-halt
-EOF
-	grub-mkrescue -o "$tmp/$2.iso" \
-		--install-modules="bsd normal serial terminal echo halt iso9660 biosdisk multiboot" \
-		--locales= --fonts= --themes= "$tree" >/dev/null 2>&1
-	rc=0
-	timeout 30 qemu-system-x86_64 -cdrom "$tmp/$2.iso" -display none -nic none \
-		-monitor none -no-reboot -serial "file:$tmp/com1-$2.log" \
-		-debugcon "file:$tmp/e9-$2.log" \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 128 || rc=$?
-	tr -d '\r' < "$tmp/e9-$2.log" > "$tmp/e9-$2.txt"
+	{
+		grub_cfg_head
+		echo "knetbsd /kernel.elf $args"
+		echo "knetbsd_module_elf /module.txt"
+		grub_cfg_tail
+	} > "$tree/boot/grub/grub.cfg"
+	grub_boot "$tree" "$2"
 }
 
 bad() { echo "=== $1: UNEXPECTED: $2"; status=1; }
@@ -65,14 +52,7 @@ for flavour in i386 amd64; do
 	tr -d '\r' < "$tmp/com1-$flavour.log" | grep -q '^result:' || bad "netbsd-$flavour" "COM1 copy"
 
 	# negative 1: rename the symbol in .strtab and flip pattern word 5, in the file
-	python3 - "$tmp/build/netbsd-$flavour.elf" "$tmp/corrupt-$flavour.elf" <<'EOF'
-import struct, sys
-b = bytearray(open(sys.argv[1], 'rb').read())
-i = b.rindex(b'probe_marker\0'); b[i + 11] = ord('X')  # the .strtab copy (last)
-w = struct.pack('<I', (5 * 0x9E3779B1 + 0x5A5A1234) & 0xffffffff)
-i = b.index(w); b[i] ^= 0xff
-open(sys.argv[2], 'wb').write(b)
-EOF
+	corrupt_probe "$tmp/build/netbsd-$flavour.elf" "$tmp/corrupt-$flavour.elf"
 	boot_grub "$tmp/corrupt-$flavour.elf" "corrupt-$flavour"
 	echo "=== netbsd-$flavour corrupted: qemu exit $rc"
 	grep -E '^(ksyms|check: (ksyms_lookup|data_pattern)|result)' "$tmp/e9-corrupt-$flavour.txt" || true

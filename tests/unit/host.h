@@ -23,7 +23,8 @@ struct host_stop_info {
 
 struct host_entry_info {
 	uint32_t stub_pa, params_pa;
-	uint32_t entry, esp, eax, ebx, flags;
+	uint32_t entry, esp, eax, ebx, flags, cr3;
+	uint64_t entry64;
 	uint32_t copy_list_pa, copy_count;
 	bool stub_code_ok; /* the dummy stub bytes were found at stub_pa */
 	bool list_overwrites_stub; /* some copy wrote over the stub, its parameters or its list */

@@ -129,10 +129,18 @@ uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; 
 
 /* ---- platform.h ---- */
 
+bool phys_valid(uint64_t pa, uint64_t len)
+{
+	return ram && pa + len >= pa && pa <= ram_size && len <= ram_size - pa;
+}
+
 void *phys_ptr(uint64_t pa, uint64_t len)
 {
-	if (!ram || pa + len < pa || pa > ram_size || len > ram_size - pa)
-		return NULL;
+	if (!phys_valid(pa, len)) {
+		fprintf(stderr, "host: phys_ptr(0x%llx, 0x%llx) outside simulated RAM\n", (unsigned long long)pa,
+			(unsigned long long)len);
+		abort(); /* the core must check phys_valid first: this is a bug */
+	}
 	return ram + pa;
 }
 
@@ -189,6 +197,10 @@ _Noreturn void platform_enter_stub(uint32_t stub_pa, uint32_t params_pa)
 	e->eax = host_r32(params_pa + STUB_PARAM_EAX);
 	e->ebx = host_r32(params_pa + STUB_PARAM_EBX);
 	e->flags = host_r32(params_pa + STUB_PARAM_FLAGS);
+#ifdef STUB_PARAM_CR3
+	e->cr3 = host_r32(params_pa + STUB_PARAM_CR3);
+	e->entry64 = host_r64(params_pa + STUB_PARAM_ENTRY64);
+#endif
 	e->stub_code_ok = true;
 	for (uint32_t i = 0; i < HOST_STUB_LEN; i++)
 		if (host_r8(stub_pa + i) != 0xCC)

@@ -258,6 +258,9 @@ TEST(elf_wrong_class_machine_type)
 	load(32);
 	patch16(16, 3); /* ET_DYN */
 	CHECK_FAILS_WITH(parse(), "mbchain: error: elf: not an executable (e_type 3)\n");
+	load(32);
+	patch16(16, 1); /* ET_REL: a module, not a kernel */
+	CHECK_FAILS_WITH(parse(), "mbchain: error: elf: not an executable (e_type 1)\n");
 }
 
 TEST(elf_phnum_limits)

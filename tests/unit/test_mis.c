@@ -347,7 +347,7 @@ TEST(mis_pointer_wraps)
 {
 	mis_standard("");
 	CHECK_FAILS_WITH(read_mis_at(MB_LOADER_MAGIC, 0xfffffffe),
-			 "mbchain: error: mis: boot information at 0xfffffffe (+4 bytes) leaves the 32-bit space\n");
+			 "mbchain: error: mis: boot information at 0xfffffffe (+88 bytes) leaves the 32-bit space\n");
 	CHECK_FAILS_WITH(read_mis_at(MB_LOADER_MAGIC, 0xf0000000),
 			 "mbchain: error: mis: boot information at 0xf0000000 is not addressable\n");
 	CHECK_FAILS_WITH(read_mis_at(MB_LOADER_MAGIC, 0x100100),
