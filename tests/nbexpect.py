@@ -50,12 +50,13 @@ class Elf:
             else:
                 p_type, flags, off, vaddr, paddr, filesz, memsz, align = f
             if p_type == 1:
-                self.segments.append(dict(vaddr=vaddr, memsz=memsz, filesz=filesz, flags=flags))
+                self.segments.append(dict(vaddr=vaddr, memsz=memsz, filesz=filesz, flags=flags, offset=off))
         self.sections = []
         for i in range(shnum):
             f = struct.unpack_from(sh_fmt, data, shoff + i * shentsize)
-            name, typ, flags, addr, off, size, link = f[:7]
-            self.sections.append(dict(name=name, type=typ, offset=off, size=size, link=link))
+            name, typ, flags, addr, off, size, link, info, align = f[:9]
+            self.sections.append(dict(name=name, type=typ, flags=flags, offset=off, size=size,
+                                      link=link, info=info, align=align))
 
     def section_name(self, s):
         strtab = self.sections[self.shstrndx]

@@ -19,6 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'forge'))
+import fbexpect  # noqa: E402
 import nbexpect  # noqa: E402
 import cases as forge_cases  # noqa: E402  (hostile MIS boots through tests/forge/forge.elf)
 
@@ -91,6 +92,28 @@ def boot_cases(build):
                 Case(tag + '/ram-64m', loader, probe, ram_mib=64, modules=[mod_a]),
                 Case(tag + '/ram-3g', loader, probe, ram_mib=3072, modules=[elf_module]),
             ]
+    hints = ('device.hints', 'type=env', b'# device.hints\nhint.uart.0.at="isa"\n'
+             b'hint.uart.0.port="0x3F8"\n  kern.hz=100  \n\nhint.uart.0.flags=0x10\n')
+    with open(os.path.join(build, 'test-kmod.ko'), 'rb') as f:
+        kmod = ('zfs.ko', '', f.read())
+    md_image = ('mfsroot', 'type=md_image', module_bytes(4, 20000))
+    for loader in ('qemu', 'grub'):
+        for probe in ('freebsd-i386', 'freebsd-amd64'):
+            tag = '%s/%s' % (loader, probe)
+            cases += [
+                Case(tag + '/no-options', loader, probe),
+                Case(tag + '/flags-kenv', loader, probe, kernel_args='-sv -h vfs.root.mountfrom=ufs:/dev/ada0p2',
+                     cmdline='-d foo=bar verbose_loading'),
+                Case(tag + '/console', loader, probe, kernel_args='console=comconsole,vidconsole',
+                     cmdline='comconsole_speed=115200'),
+                Case(tag + '/modules-env', loader, probe, kernel_args='-s',
+                     modules=[md_image, ('zpool.cache', 'type=/boot/zfs/zpool.cache', module_bytes(5, 900)),
+                              hints]),
+                Case(tag + '/ram-64m', loader, probe, ram_mib=64, modules=[mod_a]),
+                Case(tag + '/ram-3g', loader, probe, ram_mib=3072, modules=[md_image]),
+            ]
+        cases.append(Case('%s/freebsd-amd64/kmod' % loader, loader, 'freebsd-amd64', kernel_args='-s',
+                          modules=[kmod, md_image]))
     cases += [
         # options on mbchain's line, the kernel's string winning where both speak
         Case('qemu/netbsd-i386/precedence', cmdline='root=sd0a -s name=/onnetbsd',
@@ -254,6 +277,14 @@ def judge(case, build, rc, e9, kernel, entries):
                 modules=mods, kernel_index=case.kernel_index)
     # QEMU's Multiboot ROM reports boot device 0x8000ffff; GRUB on a CD 0xe0ffffff.
     boot_device = 0xe0ffffff if grub else 0x8000ffff
+    if case.probe.startswith('freebsd'):
+        with open(kernel, 'rb') as f:
+            exp = fbexpect.expected(spec, f.read(), memmap, boot_device,
+                                    ram_at(memmap, 0) // 1024, ram_at(memmap, 1 << 20) // 1024)
+        problems = fbexpect.compare(exp, nbexpect.parse_report(e9))
+        if rc != EXIT_PASS:
+            problems.insert(0, 'QEMU exit %d, want %d' % (rc, EXIT_PASS))
+        return problems
     with open(kernel, 'rb') as f:
         exp = nbexpect.expected_report(spec, f.read(), memmap, boot_device,
                                        ram_at(memmap, 0) // 1024, ram_at(memmap, 1 << 20) // 1024)

@@ -769,8 +769,10 @@ void probe_main(void)
 		check("no_overlap", !why[0], why);
 	}
 #ifdef __x86_64__
-	format(tmp, sizeof tmp, "kernend=0x%llx", kernend_arg);
-	check("below_1g", kernend_arg < PHYS_LIMIT, tmp);
+	/* hammer_time: physfree = kernend + kernphys, then reached as KERNSTART + physfree -
+	 * kernphys through the loader's 1 GiB alias */
+	format(tmp, sizeof tmp, "kernend=0x%llx + kernphys=0x%llx >= 1 GiB", kernend_arg, kernphys);
+	check("below_1g", kernend_arg + kernphys < PHYS_LIMIT, tmp);
 #endif
 	{
 		why[0] = 0;

@@ -1,0 +1,263 @@
+"""fbexpect.py - what a FreeBSD kernel should receive, computed independently of mbchain's C.
+
+The FreeBSD counterpart of nbexpect.py: from a case (kernel file, strings, modules, machine) it
+computes the report a faithful loader(8) imitation must produce (tests/REPORT.md, FreeBSD
+section), from the facts of ../shared/SPEC.md section B, and compares it with the probe's.
+"""
+import re
+import zlib
+
+from nbexpect import Elf, parse_options, roundup, PAGE
+
+# sys/sys/linker.h, sys/x86/include/metadata.h
+MD = 0x8000
+ELFHDR, SSYM, ESYM, ENVP, HOWTO, KERNEND, SHDR = 0x2, 0x3, 0x4, 0x6, 0x7, 0x8, 0x9
+SMAP, MODULEP, VBE_FB = 0x1001, 0x1006, 0x1007
+# sys/sys/reboot.h, and the boot_* variable loader(8) mirrors each flag into
+FLAGS = [('a', 0x1, 'boot_askname'), ('s', 0x2, 'boot_single'), ('r', 0x20, 'boot_dfltroot'),
+         ('d', 0x40, 'boot_ddb'), ('v', 0x800, 'boot_verbose'), ('h', 0x1000, 'boot_serial'),
+         ('C', 0x2000, 'boot_cdrom'), ('g', 0x8000, 'boot_gdb'), ('m', 0x10000, 'boot_mute'),
+         ('p', 0x100000, 'boot_pause'), ('P', 0x10000000, None), ('D', 0x20000000, 'boot_multicons')]
+RB_SERIAL, RB_MUTE, RB_MULTIPLE, RB_BOOTINFO = 0x1000, 0x10000, 0x20000000, 0x80000000
+
+# SeaBIOS 1.16.2's RSDP under QEMU 7.2: revision 0 (so acpi.revision "1", no XSDT), OEM "BOCHS ",
+# in the BIOS area; its exact address is firmware build layout, checked by pattern.
+QEMU_ACPI = [('acpi.rsdp', re.compile(r'0x000[ef][0-9a-f]{4}$')), ('acpi.revision', '1'),
+             ('acpi.oem', 'BOCHS '), ('acpi.rsdt', re.compile(r'0x[0-9a-f]{8}$'))]
+
+
+def md_size(payload, word):
+    return 8 + roundup(payload, word)
+
+
+def symbols(elf, start_end, word):
+    """load_elf.c: [Elf_Size symsize][symtab][pad][Elf_Size strsize][strtab][pad] at end."""
+    pos = roundup(start_end, word)
+    loaded = [(s['offset'], s['offset'] + s['filesz']) for s in elf.segments]
+    chosen = None
+    for s in elf.sections:
+        if s['type'] == 2 and not any(a < s['offset'] + s['size'] and s['offset'] < b
+                                      for a, b in loaded if b > a):
+            chosen = s
+    if not chosen:
+        return pos, 0, 0
+    strtab = elf.sections[chosen['link']]
+    ssym = pos
+    pos = roundup(pos + word + chosen['size'], word)
+    pos = roundup(pos + word + strtab['size'], word)
+    return pos, ssym, pos
+
+
+def ko_image(data):
+    """The bytes an amd64 .ko occupies once laid out as stand/common/load_elf_obj.c does:
+    allocated PROGBITS/NOBITS/X86_64_UNWIND sections, the symbol table, its strings, the
+    section names, relocations of allocated sections, each at its alignment, gaps zero."""
+    elf = Elf(data)
+    out = bytearray()
+
+    def place(s):
+        pad = roundup(len(out), max(s['align'], 1)) - len(out)
+        out.extend(bytes(pad))
+        body = bytes(s['size']) if s['type'] == 8 else data[s['offset']:s['offset'] + s['size']]
+        out.extend(body)
+
+    for s in elf.sections:
+        if s['size'] and s['flags'] & 2 and s['type'] in (1, 8, 0x70000001):
+            place(s)
+    symtab = [s for s in elf.sections if s['type'] == 2][0]
+    place(symtab)
+    place(elf.sections[symtab['link']])
+    place(elf.sections[elf.shstrndx])
+    for s in elf.sections:
+        if s['type'] in (4, 9) and elf.sections[s['info']]['flags'] & 2:
+            place(s)
+    return bytes(out), len(elf.sections) * elf.shentsize
+
+
+def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
+    """dict of expected report pieces for a FreeBSD probe case.
+
+    case: kernel_path ('' when the loader gives none), kernel_args, cmdline,
+          modules [(path or '', args, bytes)], kernel_index
+    """
+    elf = Elf(kernel_bytes)
+    amd64 = elf.bits == 64
+    word = 8 if amd64 else 4
+    dest = elf.entry & ~0xfff
+    off = dest & (0xffffffffff000000 if amd64 else 0xff000000)
+    starts = [s['vaddr'] - off for s in elf.segments]
+    start = min(starts)
+    end = max(s['vaddr'] - off + s['memsz'] for s in elf.segments)
+    pos, ssym, esym = symbols(elf, end, word)
+    kernel_size = pos - start
+
+    opts = parse_options([case['cmdline'], case['kernel_args']])
+    name = opts.get('name') or case['kernel_path'] or '/boot/kernel/kernel'
+    howto = 0
+    for letter, bit, _ in FLAGS:
+        if letter in opts['flags']:
+            howto |= bit
+    console = opts.get('console', '')
+    if 'comconsole' in console:
+        howto |= RB_SERIAL
+        if 'vidconsole' in console:
+            howto |= RB_MULTIPLE
+    if 'nullconsole' in console:
+        howto |= RB_MUTE
+    if not amd64:
+        howto |= RB_BOOTINFO
+
+    files, modules = [], []
+    kernel_index = case.get('kernel_index', 0)
+    env_modules = []
+    for j, (path, args, data) in enumerate(case['modules']):
+        index = j if j < kernel_index else j + 1
+        mopts = parse_options([args])
+        if mopts.get('type') == 'env':
+            env_modules.append(data)
+            continue
+        pos = roundup(pos, PAGE)
+        md = []
+        if data[:4] == b'\x7fELF' and 'type' not in mopts:  # an amd64 .ko, laid out by section
+            data, shdrs = ko_image(data)
+            mopts['type'] = 'elf obj module'
+            md = [(MD | ELFHDR, 64), (MD | SHDR, shdrs)]
+        mtype = mopts.get('type', 'raw')
+        mname = mtype if mtype == '/boot/zfs/zpool.cache' else (mopts.get('name') or path or 'module%d' % index)
+        margs = ' '.join(w for w in args.split() if not w.startswith(('type=', 'name=')))
+        files.append(dict(name=mname, type=mtype, addr=pos, size=len(data), args=margs, md=md))
+        modules.append('name="%s" type="%s" size=%d crc32=0x%08x' % (mname, mtype, len(data), zlib.crc32(data)))
+        pos += len(data)
+
+    # the static environment, first place and last value per name
+    env = [('kernelname', name)] + QEMU_ACPI
+    env += [(b[2], 'YES') for b in FLAGS if b[2] and howto & b[1]]
+    for w in words_of(case['cmdline']) + words_of(case['kernel_args']):
+        if w.startswith('-') or w.startswith('mbchain.'):
+            continue
+        k, _, v = w.partition('=')
+        if k != 'name':
+            env.append((k, v if '=' in w else '1'))
+    for data in env_modules:
+        for line in data.decode().split('\n'):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            k, _, v = line.partition('=')
+            env.append((k, v[1:-1] if len(v) >= 2 and v[0] == v[-1] == '"' else v))
+    merged, order = {}, []
+    for k, v in env:
+        if k not in merged:
+            order.append(k)
+        merged[k] = v
+    env = [(k, merged[k]) for k in order]
+    env_len = sum(len(k) + 1 + (len(v) if isinstance(v, str) else 10) + 1 for k, v in env) + 1
+    # acpi.rsdp and acpi.rsdt are printed 0x%08x: 10 characters whatever their value
+
+    shdrs = len(elf.sections) * elf.shentsize
+    kmd = [(MD | ELFHDR, elf.ehsize)]
+    if shdrs:
+        kmd.append((MD | SHDR, shdrs))
+    if esym:
+        kmd += [(MD | SSYM, word), (MD | ESYM, word)]
+    kmd += [(MD | HOWTO, 4), (MD | ENVP, word), (MD | KERNEND, word)]
+    if amd64:
+        kmd.append((MD | MODULEP, 8))
+    kmd.append((MD | SMAP, 20 * len(memmap)))
+    kfile = dict(name=name, type='elf kernel', addr=start, size=kernel_size, args='', md=kmd)
+    all_files = [kfile] + files
+
+    def file_len(f):
+        n = md_size(len(f['name']) + 1, word) + md_size(len(f['type']) + 1, word)
+        n += md_size(len(f['args']) + 1, word) if f['args'] else 0
+        n += 2 * md_size(word, word)
+        return n + sum(md_size(size, word) for _, size in f['md'])
+    md_len = sum(file_len(f) for f in all_files) + 8
+    if amd64:
+        modulep = roundup(pos, PAGE)
+        envp = roundup(modulep + md_len, PAGE)
+        kernend = roundup(envp + env_len, PAGE)
+    else:
+        envp = roundup(pos, PAGE)
+        modulep = roundup(envp + env_len, PAGE)
+        kernend = roundup(modulep + md_len, PAGE)
+    return dict(amd64=amd64, files=all_files, modules=modules, env=env, howto=howto,
+                modulep=modulep, envp=envp, kernend=kernend, ssym=ssym, esym=esym,
+                smap=['base=0x%x length=0x%x type=%d' % m for m in memmap],
+                marker=elf.symbol('probe_marker'), name=name, basemem=basemem, extmem=extmem,
+                bios_dev=(boot_device >> 24) if boot_device is not None else 0x80)
+
+
+def words_of(s):
+    from nbexpect import words
+    return words(s)
+
+
+def compare(exp, report):
+    """Differences between the expected pieces and the probe's report lines."""
+    problems = []
+    got = {}
+    for k, v in report:
+        got.setdefault(k, []).append(v)
+
+    def want(key, value):
+        if got.get(key) != [value]:
+            problems.append('%s: got %s want %s' % (key, got.get(key), value))
+
+    if exp['amd64']:
+        want('stack', 'ret=0x00000000 modulep=0x%08x kernend=0x%08x' % (exp['modulep'], exp['kernend']))
+        want('pagetables', 'kernphys=0x200000 identity=1 alias=1')
+    else:
+        stack = (got.get('stack') or [''])[0]
+        m = re.match(r'ret=0x([0-9a-f]{8}) howto=0x%08x bootdev=0x00000000 arg3=0x0 arg4=0x0 arg5=0x0 '
+                     r'bootinfo=0x([0-9a-f]{8}) modulep=0x%08x kernend=0x%08x$' %
+                     (exp['howto'], exp['modulep'], exp['kernend']), stack)
+        if not m or int(m.group(1), 16) == 0:
+            problems.append('stack: got %s' % stack)
+        want('bootinfo', 'version=1 size=84 kernelname="%s" memsizes_valid=1 bios_dev=0x%x basemem=%d '
+             'extmem=%d symtab=0x%x esymtab=0x%x kernend=0x%x envp=0x%x modulep=0x%x' %
+             (exp['name'], exp['bios_dev'], exp['basemem'], exp['extmem'], exp['ssym'], exp['esym'],
+              exp['kernend'], exp['envp'], exp['modulep']))
+    want('md.howto', '0x%08x' % exp['howto'])
+    want('md.envp', '0x%x' % exp['envp'])
+    want('md.kernend', '0x%x' % exp['kernend'])
+    if exp['amd64']:
+        want('md.modulep', '0x%x' % exp['modulep'])
+    if exp['esym']:
+        want('md.ssym', '0x%x' % exp['ssym'])
+        want('md.esym', '0x%x' % exp['esym'])
+    files = [v for k, v in report if re.match(r'file\[\d+\]$', k)]
+    want_files = ['name="%s" type="%s" addr=0x%x size=0x%x args="%s"' %
+                  (f['name'], f['type'], f['addr'], f['size'], f['args']) for f in exp['files']]
+    if files != want_files:
+        problems.append('files: got %s\n       want %s' % (files, want_files))
+    for i, f in enumerate(exp['files']):
+        mds = [v for k, v in report if k == 'file[%d].md' % i]
+        want_md = ['type=0x%x size=%d' % md for md in f['md']]
+        if mds != want_md:
+            problems.append('file[%d].md: got %s want %s' % (i, mds, want_md))
+    want('md.smap', 'num=%d' % len(exp['smap']))
+    smap = [v for k, v in report if k.startswith('md.smap[')]
+    if smap != exp['smap']:
+        problems.append('md.smap[]: got %s want %s' % (smap, exp['smap']))
+    mods = [v for k, v in report if k.startswith('module[')]
+    if mods != exp['modules']:
+        problems.append('modules: got %s want %s' % (mods, exp['modules']))
+    kenv = [v for k, v in report if k == 'kenv']
+    got_env = [tuple(v.split('=', 1)) for v in kenv]
+    if len(got_env) != len(exp['env']):
+        problems.append('kenv: got %d entries %s want %d %s' % (len(got_env), kenv, len(exp['env']), exp['env']))
+    else:
+        for (gk, gv), (ek, ev) in zip(got_env, exp['env']):
+            ok = gk == ek and (ev.match(gv) if hasattr(ev, 'match') else gv == ev)
+            if not ok:
+                problems.append('kenv: got %s=%s want %s=%s' % (gk, gv, ek, getattr(ev, 'pattern', ev)))
+    marker = exp['marker']
+    want('ksyms', 'symbol=probe_marker value=0x%x expected=0x%x' % (marker, marker))
+    for v in got.get('check', []):
+        if not v.endswith(' ok'):
+            problems.append('check: ' + v)
+    if got.get('result') != ['PASS']:
+        problems.append('result: %s' % got.get('result'))
+    return problems
+
