@@ -133,7 +133,7 @@ stub_base:
 	; Long mode as FreeBSD's loader enters amd64 kernels (amd64_tramp.S): PAE, CR3, EFER.LME,
 	; paging on, then a far jump to a 64-bit code segment.
 .long_mode:
-	mov eax, 0x20			; CR4.PAE only
+	mov eax, 0x30			; CR4.PAE | PSE
 	mov cr4, eax
 	mov eax, [esi + STUB_PARAM_CR3]
 	mov cr3, eax
@@ -144,8 +144,12 @@ stub_base:
 	mov eax, cr0
 	or eax, 0x80000000		; PG: long mode is active from here (compatibility mode)
 	mov cr0, eax
+	; Selector 0x08 becomes the 64-bit code segment, as in loader(8)'s GDT: CS keeps its cached
+	; 32-bit descriptor until the far jump reloads it.
+	mov dword [ebp + (stub_gdt - stub_base) + 8], 0
+	mov dword [ebp + (stub_gdt - stub_base) + 12], 0x00209A00
 	lea eax, [ebp + (stub_long - stub_base)]
-	push dword 0x18
+	push dword 0x08
 	push eax
 	retf
 BITS 64
@@ -202,10 +206,9 @@ align 8
 stub_gdt:
 	dq 0
 	dq 0x00CF9A000000FFFF		; 0x08: flat 4 GiB 32-bit code
-	dq 0x00CF92000000FFFF		; 0x10: flat 4 GiB data
-	dq 0x00209A0000000000		; 0x18: 64-bit code (L=1), for long-mode entries
+	dq 0x00CF92000000FFFF		; 0x10: flat 4 GiB data (0x08 turns 64-bit for long-mode entries)
 stub_gdtr:
-	dw 4 * 8 - 1
+	dw 3 * 8 - 1
 	dd 0
 align 4
 stub_idtr:

@@ -55,15 +55,26 @@ _Noreturn void platform_enter_stub(uint32_t stub_pa, uint32_t params_pa)
 	enter_stub(stub_pa, params_pa);
 }
 
-int platform_cpu_has_efer(void)
+/* CPUID leaf 0x80000001's EDX, or 0 when the CPU has no such leaf. */
+static uint32_t cpuid_ext_features(void)
 {
 	uint32_t a, b, c, d;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
 	if (a < 0x80000001u)
 		return 0;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
+	return d;
+}
+
+int platform_cpu_has_efer(void)
+{
 	/* EFER exists when the CPU has SYSCALL (11), NX (20) or long mode (29). */
-	return (d & ((1u << 11) | (1u << 20) | (1u << 29))) != 0;
+	return (cpuid_ext_features() & ((1u << 11) | (1u << 20) | (1u << 29))) != 0;
+}
+
+int platform_cpu_has_long_mode(void)
+{
+	return (cpuid_ext_features() >> 29) & 1;
 }
 
 static bool serial_ready, serial_absent;

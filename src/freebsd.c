@@ -397,12 +397,18 @@ static void kenv_acpi(struct freebsd_plan *plan, const struct boot_request *req)
 	}
 }
 
+/* NetBSD's multiboot(8) words for a serial console, accepted here too. */
+static bool is_serial_word(const char *v)
+{
+	return strcmp(v, "com") == 0 || strcmp(v, "com0") == 0 || strcmp(v, "serial") == 0;
+}
+
 /* howto from the console variable, as bi_getboothowto does: comconsole → RB_SERIAL,
  * nullconsole → RB_MUTE, both a serial and a video console → RB_MULTIPLE. */
 static uint32_t console_howto(const char *console)
 {
 	uint32_t howto = 0;
-	bool serial = false, video = false;
+	bool serial = is_serial_word(console), video = false;
 	for (const char *p = console; *p; p++) {
 		if (str_starts_with(p, "comconsole"))
 			serial = true;
@@ -418,6 +424,34 @@ static uint32_t console_howto(const char *console)
 	return howto;
 }
 
+static char serial_text[2][32];
+
+/* What loader(8)'s comconsole sets for a serial console: comconsole_speed, and with a known
+ * port hw.uart.console "io:PORT,br:SPEED" (stand/i386/libi386/comconsole.c), so the kernel's
+ * uart driver takes the same port.  console_speed=/console_addr= (NetBSD's words) or
+ * comconsole_speed=/comconsole_port= give them. */
+static void kenv_serial(const struct options *opts, struct freebsd_plan *plan)
+{
+	uint64_t speed = 9600, port = 0;
+	const char *v;
+	if (opts->has_console_speed)
+		speed = opts->console_speed;
+	else if ((v = options_var(opts, "comconsole_speed")) && !parse_u64(v, strlen(v), &speed))
+		fail(hint_freebsd, "freebsd: comconsole_speed=%s is not a number", v);
+	if (opts->has_console_addr)
+		port = opts->console_addr;
+	else if ((v = options_var(opts, "comconsole_port")) && !parse_u64(v, strlen(v), &port))
+		fail(hint_freebsd, "freebsd: comconsole_port=%s is not a number", v);
+	if (opts->has_console_speed) {
+		fmt_format(serial_text[0], sizeof(serial_text[0]), "%u", (unsigned)speed);
+		kenv_set(plan, "comconsole_speed", serial_text[0]);
+	}
+	if (port) {
+		fmt_format(serial_text[1], sizeof(serial_text[1]), "io:%u,br:%u", (unsigned)port, (unsigned)speed);
+		kenv_set(plan, "hw.uart.console", serial_text[1]);
+	}
+}
+
 static void plan_kenv(const struct boot_request *req, const struct options *opts, struct freebsd_plan *plan)
 {
 	kenv_set(plan, "kernelname", plan->kernel_name);
@@ -429,8 +463,13 @@ static void plan_kenv(const struct boot_request *req, const struct options *opts
 		const struct option_var *v = &opts->vars[i];
 		if (strcmp(v->key, "name") == 0)
 			continue; /* ours: the kernel's name */
-		kenv_set(plan, v->key, v->bare ? "1" : v->value); /* boot_parse_arg: a bare word is "1" */
+		if (strcmp(v->key, "console") == 0 && is_serial_word(v->value))
+			kenv_set(plan, "console", "comconsole"); /* the kernel knows only FreeBSD's names */
+		else
+			kenv_set(plan, v->key, v->bare ? "1" : v->value); /* boot_parse_arg: a bare word is "1" */
 	}
+	if (plan->howto & RB_SERIAL)
+		kenv_serial(opts, plan);
 	for (uint32_t i = 0; i < req->module_count; i++) {
 		struct module_options mo;
 		if (i == opts->kernel_module)
@@ -582,6 +621,9 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 	uint64_t dest = img->entry_va & ~(uint64_t)(PAGE_SIZE - 1), pos;
 	memset(plan, 0, sizeof(*plan));
 	plan->amd64 = img->elf_class == 64;
+	if (plan->amd64 && !platform_cpu_has_long_mode())
+		fail("boot the i386 kernel on this CPU, or use a 64-bit CPU",
+		     "freebsd: this CPU has no long mode (CPUID 0x80000001 EDX bit 29): it cannot run an amd64 kernel");
 	plan->word = plan->amd64 ? 8 : 4;
 	measure.align = plan->word;
 
@@ -618,6 +660,13 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 		plan->modulep_pa = round_page(plan->envp_pa + plan->env_len);
 		plan->kernend_pa = round_page(plan->modulep_pa + plan->md_len);
 	}
+	/* hammer_time reaches physfree = kernend + kernphys through the 1 GiB alias and allocates
+	 * its first pages there. */
+	if (plan->amd64 && plan->kernend_pa + img->start_pa + KERNEL_EARLY_ALLOC_MARGIN > FREEBSD_MAP_LIMIT_PA)
+		fail("load fewer or smaller modules",
+		     "freebsd: kernend 0x%llx leaves the kernel too little of its first 1 GiB (needs kernend + 0x%llx "
+		     "+ 16 MiB below 1 GiB)",
+		     (unsigned long long)plan->kernend_pa, (unsigned long long)img->start_pa);
 	if (plan->kernend_pa > FREEBSD_MAP_LIMIT_PA)
 		fail("load fewer or smaller modules", "freebsd: kernel, modules and metadata end at 0x%llx, past 1 GiB",
 		     (unsigned long long)plan->kernend_pa);

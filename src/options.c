@@ -230,6 +230,9 @@ void options_parse_module(const char *string, const char *loader_name, struct mo
 	s = mod->args = skip_leading_path(string, loader_name, mod->path, sizeof(mod->path));
 	while (next_word(&s, word, sizeof(word))) {
 		if (str_starts_with(word, "type=")) {
+			if (mod->has_type && strcmp(mod->type, word + 5) != 0)
+				fail(hint_options, "options: module \"%s\" has two types (%s and %s)", mod->path, mod->type,
+				     word + 5);
 			set_text(mod->type, sizeof(mod->type), "type", word + 5);
 			mod->has_type = true;
 		} else if (str_starts_with(word, "name=")) {

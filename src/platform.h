@@ -35,6 +35,8 @@ _Noreturn void platform_enter_stub(uint32_t stub_pa, uint32_t params_pa);
 /* The position-independent handoff stub (asm/handoff.asm), as bytes to install. */
 const void *platform_stub_code(size_t *len);
 
-/* CPUID-derived facts the handoff needs: whether EFER exists (so the stub may clear it). */
+/* CPUID-derived facts the handoff needs: whether EFER exists (so the stub may clear it), and
+ * whether the CPU has long mode (an amd64 kernel would otherwise triple-fault). */
 int platform_cpu_has_efer(void);
+int platform_cpu_has_long_mode(void);
 #endif

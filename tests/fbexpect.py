@@ -5,6 +5,7 @@ computes the report a faithful loader(8) imitation must produce (tests/REPORT.md
 section), from the facts of ../shared/SPEC.md section B, and compares it with the probe's.
 """
 import re
+import struct
 import zlib
 
 from nbexpect import Elf, parse_options, roundup, PAGE
@@ -48,30 +49,81 @@ def symbols(elf, start_end, word):
     return pos, ssym, pos
 
 
-def ko_image(data):
-    """The bytes an amd64 .ko occupies once laid out as stand/common/load_elf_obj.c does:
-    allocated PROGBITS/NOBITS/X86_64_UNWIND sections, the symbol table, its strings, the
-    section names, relocations of allocated sections, each at its alignment, gaps zero."""
+SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL, SHT_X86_64_UNWIND = 2, 3, 4, 8, 9, 0x70000001
+SHF_ALLOC = 2
+STB_GLOBAL = 1
+KO_SYMBOL = 'kmod_info'  # the global the probe looks up in each .ko's own symbol table
+KO_CHECKS = ['ko_sections_inside', 'ko_sections_disjoint', 'ko_symbol_found', 'ko_shdr_size']
+
+
+def ko_layout(data):
+    """stand/common/load_elf_obj.c's placement of an amd64 .ko: allocated PROGBITS/NOBITS/
+    X86_64_UNWIND sections of nonzero size in table order, the symbol table, its strings, the
+    section names, relocations of allocated sections, each at its sh_addralign from the
+    module's address.  Returns (elf, {section index: offset}, end)."""
     elf = Elf(data)
-    out = bytearray()
+    at = {}
+    end = 0
 
-    def place(s):
-        pad = roundup(len(out), max(s['align'], 1)) - len(out)
-        out.extend(bytes(pad))
-        body = bytes(s['size']) if s['type'] == 8 else data[s['offset']:s['offset'] + s['size']]
-        out.extend(body)
+    def place(i):
+        nonlocal end
+        s = elf.sections[i]
+        at[i] = roundup(end, max(s['align'], 1))
+        end = at[i] + s['size']
 
-    for s in elf.sections:
-        if s['size'] and s['flags'] & 2 and s['type'] in (1, 8, 0x70000001):
-            place(s)
-    symtab = [s for s in elf.sections if s['type'] == 2][0]
-    place(symtab)
-    place(elf.sections[symtab['link']])
-    place(elf.sections[elf.shstrndx])
-    for s in elf.sections:
-        if s['type'] in (4, 9) and elf.sections[s['info']]['flags'] & 2:
-            place(s)
+    for i, s in enumerate(elf.sections):
+        if s['size'] and s['flags'] & SHF_ALLOC and s['type'] in (1, SHT_NOBITS, SHT_X86_64_UNWIND):
+            place(i)
+    symtabs = [i for i, s in enumerate(elf.sections) if s['type'] == SHT_SYMTAB]
+    assert len(symtabs) == 1, 'a .ko needs exactly one symbol table'
+    place(symtabs[0])
+    place(elf.sections[symtabs[0]]['link'])
+    place(elf.shstrndx)
+    for i, s in enumerate(elf.sections):
+        if s['type'] in (SHT_RELA, SHT_REL) and elf.sections[s['info']]['flags'] & SHF_ALLOC:
+            place(i)
+    return elf, at, end
+
+
+def ko_section_bytes(data, s):
+    """What a placed section holds: its file bytes, or zeros for NOBITS."""
+    return bytes(s['size']) if s['type'] == SHT_NOBITS else data[s['offset']:s['offset'] + s['size']]
+
+
+def ko_image(data):
+    """The bytes an amd64 .ko occupies once laid out (ko_layout), gaps zero, and the size of
+    its section header table (the MODINFOMD_SHDR record)."""
+    elf, at, end = ko_layout(data)
+    out = bytearray(end)
+    for i, off in at.items():
+        body = ko_section_bytes(data, elf.sections[i])
+        out[off:off + len(body)] = body
     return bytes(out), len(elf.sections) * elf.shentsize
+
+
+def ko_report(data, addr):
+    """The probe's lines for a .ko laid out at addr, from the file's bytes: its ELF header,
+    each loaded section (index order; sh_addr = addr + offset, CRC of the section's file bytes
+    or of zeros for NOBITS) and the global KO_SYMBOL (st_shndx, st_value from the file)."""
+    elf, at, _ = ko_layout(data)
+    e_type, e_machine = struct.unpack_from('<HH', data, 16)
+    sections = []
+    for i in sorted(at):
+        s = elf.sections[i]
+        sections.append((i, 'type=%d flags=0x%x addr=0x%x size=0x%x crc32=0x%08x' % (
+            s['type'], s['flags'], addr + at[i], s['size'], zlib.crc32(ko_section_bytes(data, s)))))
+    symtab = [s for s in elf.sections if s['type'] == SHT_SYMTAB][0]
+    strtab = elf.sections[symtab['link']]
+    symbol = None
+    for off in range(symtab['offset'], symtab['offset'] + symtab['size'] - 23, 24):
+        name, info, _, shndx, value = struct.unpack_from('<IBBHQ', data, off)
+        start = strtab['offset'] + name
+        if info >> 4 == STB_GLOBAL and data[start:data.index(b'\0', start)] == KO_SYMBOL.encode():
+            symbol = '%s shndx=%d value=0x%x' % (KO_SYMBOL, shndx, value)
+            break
+    assert symbol, 'the test .ko has no global ' + KO_SYMBOL
+    return dict(elfhdr='class=%d machine=%d type=%d shnum=%d' % (data[4], e_machine, e_type, len(elf.sections)),
+                sections=sections, symbol=symbol)
 
 
 def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
@@ -98,7 +150,8 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
         if letter in opts['flags']:
             howto |= bit
     console = opts.get('console', '')
-    if 'comconsole' in console:
+    serial_words = ('com', 'com0', 'serial')  # NetBSD's multiboot(8) spelling, accepted too
+    if 'comconsole' in console or console in serial_words:
         howto |= RB_SERIAL
         if 'vidconsole' in console:
             howto |= RB_MULTIPLE
@@ -117,15 +170,16 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
             env_modules.append(data)
             continue
         pos = roundup(pos, PAGE)
-        md = []
+        md, ko = [], None
         if data[:4] == b'\x7fELF' and 'type' not in mopts:  # an amd64 .ko, laid out by section
+            ko = ko_report(data, pos)
             data, shdrs = ko_image(data)
             mopts['type'] = 'elf obj module'
             md = [(MD | ELFHDR, 64), (MD | SHDR, shdrs)]
         mtype = mopts.get('type', 'raw')
         mname = mtype if mtype == '/boot/zfs/zpool.cache' else (mopts.get('name') or path or 'module%d' % index)
         margs = ' '.join(w for w in args.split() if not w.startswith(('type=', 'name=')))
-        files.append(dict(name=mname, type=mtype, addr=pos, size=len(data), args=margs, md=md))
+        files.append(dict(name=mname, type=mtype, addr=pos, size=len(data), args=margs, md=md, ko=ko))
         modules.append('name="%s" type="%s" size=%d crc32=0x%08x' % (mname, mtype, len(data), zlib.crc32(data)))
         pos += len(data)
 
@@ -136,8 +190,19 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
         if w.startswith('-') or w.startswith('mbchain.'):
             continue
         k, _, v = w.partition('=')
+        if k == 'console' and v in serial_words:
+            v = 'comconsole'
         if k != 'name':
             env.append((k, v if '=' in w else '1'))
+    if howto & RB_SERIAL:
+        # loader(8)'s comconsole: comconsole_speed, and hw.uart.console "io:PORT,br:SPEED" when
+        # the port is known (stand/i386/libi386/comconsole.c)
+        speed = int(opts.get('console_speed', opts.get('comconsole_speed', '9600')), 0)
+        port = int(opts.get('console_addr', opts.get('comconsole_port', '0')), 0)
+        if 'console_speed' in opts:
+            env.append(('comconsole_speed', str(speed)))
+        if port:
+            env.append(('hw.uart.console', 'io:%d,br:%d' % (port, speed)))
     for data in env_modules:
         for line in data.decode().split('\n'):
             line = line.strip()
@@ -164,7 +229,9 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
     if amd64:
         kmd.append((MD | MODULEP, 8))
     kmd.append((MD | SMAP, 20 * len(memmap)))
-    kfile = dict(name=name, type='elf kernel', addr=start, size=kernel_size, args='', md=kmd)
+    if case.get('video'):
+        kmd.append((MD | VBE_FB, 48))
+    kfile = dict(name=name, type='elf kernel', addr=start, size=kernel_size, args='', md=kmd, ko=None)
     all_files = [kfile] + files
 
     def file_len(f):
@@ -181,7 +248,7 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
         envp = roundup(pos, PAGE)
         modulep = roundup(envp + env_len, PAGE)
         kernend = roundup(modulep + md_len, PAGE)
-    return dict(amd64=amd64, files=all_files, modules=modules, env=env, howto=howto,
+    return dict(video=case.get('video'), amd64=amd64, files=all_files, modules=modules, env=env, howto=howto,
                 modulep=modulep, envp=envp, kernend=kernend, ssym=ssym, esym=esym,
                 smap=['base=0x%x length=0x%x type=%d' % m for m in memmap],
                 marker=elf.symbol('probe_marker'), name=name, basemem=basemem, extmem=extmem,
@@ -236,6 +303,22 @@ def compare(exp, report):
         want_md = ['type=0x%x size=%d' % md for md in f['md']]
         if mds != want_md:
             problems.append('file[%d].md: got %s want %s' % (i, mds, want_md))
+        # a .ko, section by section (none for any other file)
+        ko = f['ko']
+        secs = [(int(m.group(1)), v) for k, v in report
+                for m in [re.match(r'file\[%d\]\.section\[(\d+)\]$' % i, k)] if m]
+        want_secs = ko['sections'] if ko else []
+        if secs != want_secs:
+            problems.append('file[%d].section[]: got %s\n       want %s' % (i, secs, want_secs))
+        if ko:
+            want('file[%d].elfhdr' % i, ko['elfhdr'])
+        want_sym = [ko['symbol']] if ko else None
+        if got.get('file[%d].symbol' % i) != want_sym:
+            problems.append('file[%d].symbol: got %s want %s' % (i, got.get('file[%d].symbol' % i), want_sym))
+    if exp['video']:
+        # QEMU's std VGA in the mode GRUB's gfxpayload set: stride in pixels, masks from size/position
+        want('md.vbe_fb', 'addr=0xfd000000 size=0x300000 width=1024 height=768 stride=1024 bpp=32 '
+             'masks=0xff0000,0xff00,0xff')
     want('md.smap', 'num=%d' % len(exp['smap']))
     smap = [v for k, v in report if k.startswith('md.smap[')]
     if smap != exp['smap']:
@@ -254,6 +337,11 @@ def compare(exp, report):
                 problems.append('kenv: got %s=%s want %s=%s' % (gk, gv, ek, getattr(ev, 'pattern', ev)))
     marker = exp['marker']
     want('ksyms', 'symbol=probe_marker value=0x%x expected=0x%x' % (marker, marker))
+    checks = [v.split(' ', 1)[0] for v in got.get('check', [])]
+    has_ko = any(f['ko'] for f in exp['files'])
+    for name in KO_CHECKS:
+        if (name in checks) != has_ko:
+            problems.append('check %s: %s' % (name, 'missing' if has_ko else 'printed without a .ko'))
     for v in got.get('check', []):
         if not v.endswith(' ok'):
             problems.append('check: ' + v)

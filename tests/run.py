@@ -106,6 +106,8 @@ def boot_cases(build):
                      cmdline='-d foo=bar verbose_loading'),
                 Case(tag + '/console', loader, probe, kernel_args='console=comconsole,vidconsole',
                      cmdline='comconsole_speed=115200'),
+                Case(tag + '/serial-netbsd-words', loader, probe,
+                     kernel_args='console=com console_speed=115200 console_addr=0x2f8'),
                 Case(tag + '/modules-env', loader, probe, kernel_args='-s',
                      modules=[md_image, ('zpool.cache', 'type=/boot/zfs/zpool.cache', module_bytes(5, 900)),
                               hints]),
@@ -114,6 +116,7 @@ def boot_cases(build):
             ]
         cases.append(Case('%s/freebsd-amd64/kmod' % loader, loader, 'freebsd-amd64', kernel_args='-s',
                           modules=[kmod, md_image]))
+    cases += [Case('grub/%s/framebuffer' % p, 'grub', p, video=True) for p in ('freebsd-i386', 'freebsd-amd64')]
     cases += [
         # options on mbchain's line, the kernel's string winning where both speak
         Case('qemu/netbsd-i386/precedence', cmdline='root=sd0a -s name=/onnetbsd',
@@ -140,6 +143,14 @@ def bad_cases(build):
     phoff = int.from_bytes(probe[28:32], 'little')
     far[phoff + 8:phoff + 12] = (0xc0000000 + 120 * (1 << 20)).to_bytes(4, 'little')
     del elf
+    # FreeBSD/amd64 probe whose last segment's memsz reaches past 1 GiB: no image needed for that
+    with open(os.path.join(build, 'probes', 'freebsd-amd64.elf'), 'rb') as f:
+        huge_bss = bytearray(f.read())
+    phoff = int.from_bytes(huge_bss[32:40], 'little')
+    phnum = int.from_bytes(huge_bss[56:58], 'little')
+    last = max((i for i in range(phnum) if huge_bss[phoff + 56 * i] == 1))
+    huge_bss[phoff + 56 * last + 40:phoff + 56 * last + 48] = (0x3f000000).to_bytes(8, 'little')
+    huge_bss = bytes(huge_bss)
     return [
         Case('bad/no-kernel', kernel_file=b'', error='boot: no modules, so no kernel to boot'),
         Case('bad/not-elf', kernel_file=b'#!/bin/sh\necho this is not a kernel\n' * 4,
@@ -158,6 +169,10 @@ def bad_cases(build):
              error='options: unknown mbchain key (mbchain.verbos)'),
         Case('bad/kernel-index', cmdline='mbchain.kernel=3',
              error='boot: mbchain.kernel=3 but only 1 modules'),
+        Case('bad/freebsd-past-1g', probe='freebsd-amd64', ram_mib=2048, kernel_file=huge_bss,
+             error='freebsd: kernend 0x'),
+        Case('bad/two-types', modules=[('x.img', 'type=md_image type=fs', b'data')],
+             error='options: module "'),
         # The operator's failure policy: reset instead of halting (QEMU -no-reboot then exits 0).
         Case('bad/onerror-reboot', kernel_file=b'this is not a kernel at all', cmdline='mbchain.onerror=reboot:1',
              exitport=False, error='elf: the kernel module is not an ELF file',
@@ -274,7 +289,7 @@ def judge(case, build, rc, e9, kernel, entries):
     for (path, args), (name, _, data) in zip([e for e in entries if e[0] != kernel], case.modules):
         mods.append(('' if grub else path, args, data))
     spec = dict(kernel_path=kernel_path, kernel_args=case.kernel_args, cmdline=case.cmdline,
-                modules=mods, kernel_index=case.kernel_index)
+                modules=mods, kernel_index=case.kernel_index, video=case.video)
     # QEMU's Multiboot ROM reports boot device 0x8000ffff; GRUB on a CD 0xe0ffffff.
     boot_device = 0xe0ffffff if grub else 0x8000ffff
     if case.probe.startswith('freebsd'):

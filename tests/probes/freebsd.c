@@ -46,12 +46,17 @@
 #define MODINFOMD_ENVP          0x0006
 #define MODINFOMD_HOWTO         0x0007
 #define MODINFOMD_KERNEND       0x0008
+#define MODINFOMD_SHDR          0x0009
 #define MODINFOMD_SMAP          0x1001
 #define MODINFOMD_EFI_MAP       0x1004
 #define MODINFOMD_MODULEP       0x1006
 #define MODINFOMD_VBE_FB        0x1007
 
 #define RB_BOOTINFO             0x80000000u
+
+#define KO_TYPE         "elf obj module"        /* an amd64 .ko, laid out by load_elf_obj.c */
+#define KO_SYMBOL       "kmod_info"             /* looked up in each .ko's own symbol table */
+#define STB_GLOBAL      1
 
 #define MAX_FILES       64
 #define MD_MAX_BYTES    0x100000u       /* never walk more metadata than this */
@@ -281,6 +286,215 @@ static void print_files(void)
 				}
 			}
 		}
+	}
+}
+
+/* ---- kernel modules: "elf obj module" (link_elf_obj.c link_elf_link_preload) ------------
+ *
+ * An amd64 .ko arrives as loose sections: MODINFOMD_ELFHDR is its ELF header, MODINFOMD_SHDR
+ * its section header table with sh_addr = where each section was put (an address like
+ * MODINFO_ADDR, reached through KERNBASE; 0: not loaded).  The probe reads both records,
+ * CRCs every loaded section at its sh_addr and walks the module's own SHT_SYMTAB and string
+ * table at theirs, as the kernel's linker does before relocating.  The fields are read by
+ * ELF class so the -m32 probe compiles the same code (mbchain gives i386 no .ko). */
+
+struct ko_sec {
+	u32 name, type, link, info;
+	u64 flags, addr, offset, size, align;
+};
+
+struct ko {
+	int file;                       /* files[] index */
+	int cls;                        /* ELFCLASS32/64 from the ELFHDR record */
+	const u8 *shdrs;                /* the SHDR record's data */
+	u32 shnum, shentsize;
+};
+
+static char why_ko_inside[200], why_ko_disjoint[200], why_ko_symbol[200], why_ko_shdr[200];
+static int nko;
+
+static void ko_sec(const struct ko *k, u32 i, struct ko_sec *s)
+{
+	const u8 *h = k->shdrs + (ulong)i * k->shentsize;
+
+	s->name = rd32(h);
+	s->type = rd32(h + 4);
+	if (k->cls == 2) {
+		s->flags = rd64(h + 8);
+		s->addr = rd64(h + 16);
+		s->offset = rd64(h + 24);
+		s->size = rd64(h + 32);
+		s->link = rd32(h + 40);
+		s->info = rd32(h + 44);
+		s->align = rd64(h + 48);
+	} else {
+		s->flags = rd32(h + 8);
+		s->addr = rd32(h + 12);
+		s->offset = rd32(h + 16);
+		s->size = rd32(h + 20);
+		s->link = rd32(h + 24);
+		s->info = rd32(h + 28);
+		s->align = rd32(h + 32);
+	}
+}
+
+/* The ELFHDR and SHDR records of file f, checked against each other (ko_shdr_size);
+ * 1 with *k filled when the section table can be read. */
+static int ko_open(int fi, struct ko *k)
+{
+	const struct mdfile *f = &files[fi];
+	u32 esize = 0, ssize = 0, need;
+	u64 e = md_info(f, MODINFO_METADATA | MODINFOMD_ELFHDR, &esize);
+	u64 sh = md_info(f, MODINFO_METADATA | MODINFOMD_SHDR, &ssize);
+	const u8 *h;
+
+	memset(k, 0, sizeof *k);
+	k->file = fi;
+	if (!e || !sh) {
+		if (!why_ko_shdr[0])
+			format(why_ko_shdr, sizeof why_ko_shdr, "file[%d]: no MODINFOMD_%s record",
+			       fi, e ? "SHDR" : "ELFHDR");
+		return 0;
+	}
+	h = phys(e);
+	k->cls = esize >= 5 ? h[4] : 0;
+	need = k->cls == 2 ? 64 : 52;
+	if ((k->cls != 1 && k->cls != 2) || esize < need) {
+		if (!why_ko_shdr[0])
+			format(why_ko_shdr, sizeof why_ko_shdr,
+			       "file[%d]: ELFHDR record class %d size %d", fi, k->cls, (int)esize);
+		return 0;
+	}
+	k->shentsize = rd16(h + (k->cls == 2 ? 58 : 46));
+	k->shnum = rd16(h + (k->cls == 2 ? 60 : 48));
+	k->shdrs = phys(sh);
+	if (ssize != k->shnum * k->shentsize || k->shentsize != (k->cls == 2 ? 64u : 40u)) {
+		if (!why_ko_shdr[0])
+			format(why_ko_shdr, sizeof why_ko_shdr,
+			       "file[%d]: SHDR size %d, e_shnum %d * e_shentsize %d", fi, (int)ssize,
+			       (int)k->shnum, (int)k->shentsize);
+		/* read no further than the record holds */
+		if (k->shentsize < (k->cls == 2 ? 64u : 40u))
+			return 0;
+		if (k->shnum * k->shentsize > ssize)
+			k->shnum = ssize / k->shentsize;
+	}
+	return 1;
+}
+
+/* file[%d].section[%d] lines, ko_sections_inside and ko_sections_disjoint */
+static void ko_sections(const struct ko *k)
+{
+	const struct mdfile *f = &files[k->file];
+	u64 lo = f->addr, hi = f->addr + f->size;
+	struct ko_sec s, t;
+	u32 i, j;
+
+	for (i = 0; i < k->shnum; i++) {
+		ko_sec(k, i, &s);
+		if (!s.addr)
+			continue;
+		print("file[%d].section[%d]: type=%d flags=0x%llx addr=0x%llx size=0x%llx crc32=",
+		      k->file, (int)i, (int)s.type, s.flags, s.addr, s.size);
+		if (phys_ok(s.addr, s.size))
+			print("0x%08x\n", crc32_zlib(phys(s.addr), (ulong)s.size));
+		else
+			print("unreadable\n");
+		if ((!f->has_addr || !f->has_size || s.addr < lo || s.addr + s.size > hi ||
+		     s.addr + s.size < s.addr) && !why_ko_inside[0])
+			format(why_ko_inside, sizeof why_ko_inside,
+			       "file[%d].section[%d] [0x%llx, 0x%llx) not in [0x%llx, 0x%llx)",
+			       k->file, (int)i, s.addr, s.addr + s.size, lo, hi);
+		for (j = i + 1; j < k->shnum && !why_ko_disjoint[0]; j++) {
+			ko_sec(k, j, &t);
+			if (t.addr && s.size && t.size && s.addr < t.addr + t.size &&
+			    t.addr < s.addr + s.size)
+				format(why_ko_disjoint, sizeof why_ko_disjoint,
+				       "file[%d] section %d [0x%llx, 0x%llx) overlaps %d [0x%llx, 0x%llx)",
+				       k->file, (int)i, s.addr, s.addr + s.size, (int)j, t.addr,
+				       t.addr + t.size);
+		}
+	}
+}
+
+/* The global `name` in the module's own symbol table, read at the table's sh_addr:
+ * file[%d].symbol line and ko_symbol_found (defined in a loaded section, inside it). */
+static void ko_symbol(const struct ko *k, const char *name)
+{
+	struct ko_sec sym, str, in;
+	u32 i, symtab = 0, entsize = k->cls == 2 ? 24 : 16;
+	u64 n;
+
+	for (i = 1; i < k->shnum && !symtab; i++) {
+		ko_sec(k, i, &sym);
+		if (sym.type == SHT_SYMTAB)
+			symtab = i;
+	}
+	if (!symtab) {
+		format(why_ko_symbol, sizeof why_ko_symbol, "file[%d]: no SHT_SYMTAB", k->file);
+		return;
+	}
+	if (sym.link == 0 || sym.link >= k->shnum) {
+		format(why_ko_symbol, sizeof why_ko_symbol, "file[%d]: symtab sh_link %d",
+		       k->file, (int)sym.link);
+		return;
+	}
+	ko_sec(k, sym.link, &str);
+	if (!sym.addr || !str.addr || !phys_ok(sym.addr, sym.size) ||
+	    !phys_ok(str.addr, str.size)) {
+		format(why_ko_symbol, sizeof why_ko_symbol,
+		       "file[%d]: symtab at 0x%llx or strtab at 0x%llx not loaded", k->file,
+		       sym.addr, str.addr);
+		return;
+	}
+	for (n = 0; n + entsize <= sym.size; n += entsize) {
+		const u8 *e = phys(sym.addr + n);
+		u32 st_name = rd32(e);
+		u8 st_info = e[k->cls == 2 ? 4 : 12];
+		u32 shndx = rd16(e + (k->cls == 2 ? 6 : 14));
+		u64 value = k->cls == 2 ? rd64(e + 8) : rd32(e + 4);
+		u64 size = k->cls == 2 ? rd64(e + 16) : rd32(e + 8);
+
+		if ((st_info >> 4) != STB_GLOBAL || !strtab_eq(phys(str.addr), (ulong)str.size,
+							       st_name, name))
+			continue;
+		print("file[%d].symbol: %s shndx=%d value=0x%llx\n", k->file, name, (int)shndx,
+		      value);
+		if (shndx == 0 || shndx >= k->shnum) {
+			format(why_ko_symbol, sizeof why_ko_symbol, "file[%d]: %s in section %d",
+			       k->file, name, (int)shndx);
+			return;
+		}
+		ko_sec(k, shndx, &in);
+		if (!in.addr || value + size > in.size || value + size < value)
+			format(why_ko_symbol, sizeof why_ko_symbol,
+			       "file[%d]: %s [0x%llx, +0x%llx) outside section %d (addr 0x%llx "
+			       "size 0x%llx)", k->file, name, value, size, (int)shndx, in.addr,
+			       in.size);
+		return;
+	}
+	format(why_ko_symbol, sizeof why_ko_symbol, "file[%d]: no global %s among %d symbols",
+	       k->file, name, (int)((ulong)sym.size / entsize));
+}
+
+static void ko_report(void)
+{
+	struct ko k;
+	int i;
+
+	for (i = 0; i < nfiles; i++) {
+		if (!files[i].type || !str_is(files[i].type, files[i].type_len, KO_TYPE))
+			continue;
+		nko++;
+		if (!ko_open(i, &k)) {
+			if (!why_ko_symbol[0])
+				format(why_ko_symbol, sizeof why_ko_symbol,
+				       "file[%d]: section table unreadable", i);
+			continue;
+		}
+		ko_sections(&k);
+		if (!why_ko_symbol[0])
+			ko_symbol(&k, KO_SYMBOL);
 	}
 }
 
@@ -601,6 +815,7 @@ void probe_main(void)
 		else
 			print("unreadable\n");
 	}
+	ko_report();
 
 	/* the static environment: amd64 MODINFOMD_ENVP + KERNBASE; i386 bi_envp */
 #ifdef __x86_64__
@@ -785,6 +1000,14 @@ void probe_main(void)
 	check("metadata_aligned", modulep && !(modulep & (WORD - 1)), tmp);
 
 	check("ksyms_lookup", found, kwhy);
+
+	/* loaded kernel modules (only when there is one) */
+	if (nko) {
+		check("ko_sections_inside", !why_ko_inside[0], why_ko_inside);
+		check("ko_sections_disjoint", !why_ko_disjoint[0], why_ko_disjoint);
+		check("ko_symbol_found", !why_ko_symbol[0], why_ko_symbol);
+		check("ko_shdr_size", !why_ko_shdr[0], why_ko_shdr);
+	}
 
 	finish();
 }

@@ -180,6 +180,11 @@ const void *platform_stub_code(size_t *len)
 	return stub_blob;
 }
 
+int platform_cpu_has_long_mode(void)
+{
+	return 1;
+}
+
 int platform_cpu_has_efer(void) { return efer; }
 
 /* What asm/handoff.asm does, on the simulated RAM: read the parameter block, run the copy list

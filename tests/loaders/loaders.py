@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""loaders.py - mbchain booted by two more Multiboot loaders: isolinux's mboot.c32 (in QEMU)
+and GRUB in Bochs, for tests/run.py to import.
+
+Each case boots a NetBSD probe kernel (tests/probes) through mbchain and compares the probe's
+whole report with the one tests/nbexpect.py computes for the case.
+
+  isolinux/...  an ISO with isolinux.bin + mboot.c32 (syslinux 6.04), isolinux.cfg
+                    APPEND /mbchain.elf ARGS --- /boot/netbsd.probe ARGS --- /boot/rnd.seed type=rnd
+                booted with QEMU -cdrom (TCG), judged by QEMU's exit code and the 0xE9 log.
+  bochs/...     a GRUB ISO (tests/run.py grub_iso) in Bochs 2.7, headless (rfb display,
+                no client).  Bochs has no isa-debug-exit: the probe halts after "result:",
+                so Bochs is stopped (killed, by pid) when "result:" or an mbchain error
+                appears on 0xE9 (port_e9_hack -> Bochs's stdout), or after 60 s.  Judged by the
+                0xE9 output alone; Bochs cases run one at a time (a lock in this process and a
+                lock file across processes: the rfb display takes a TCP port from 5900 up).
+
+Exports
+  CASES                                 case names
+  run_case(name, build, verbose=False)  -> (rc, summary, problems); problems empty = pass.
+                                          rc: QEMU's exit code (isolinux), Bochs's (negative =
+                                          stopped by us, the normal end of a Bochs case)
+  main(): python3 tests/loaders/loaders.py [--build DIR] [--only SUBSTRING] [-v]
+
+Facts the expectations rest on (measured on Debian 12 with a MIS-dumping Multiboot kernel):
+
+isolinux 6.04 mboot.c32 (QEMU 7.2, SeaBIOS 1.16.2): MIS flags 0x26d = mem, cmdline, mods,
+  ELF section headers, mmap, loader name ("ISOLINUX 6.04 20200816 "); NO boot_device (flag 1
+  clear), so no BTINFO_BOOTDISK record; the command line and module strings keep the file
+  name as written in APPEND ("/mbchain.elf -d ...", "/boot/netbsd.probe -s ...",
+  "/boot/rnd.seed type=rnd"), so BOOTPATH is that path and the module path "/boot/rnd.seed"; the memory map is QEMU's E820
+  unchanged (tests/run.py qemu_e820); modules page-aligned right after the kernel image;
+  MIS at 0x2000; CR0 = 0x11 at entry.
+
+Bochs 2.7 (BIOS-bochs-latest, megs: 128) + GRUB 2.06 from a CD: boot_device 0xe0ffffff (as in
+  QEMU), command line and module strings without file names (GRUB 2), CR0 = 0x60000011 at
+  entry (CD and NW set: mbchain must enable caches), and the E820 map of bochs_e820() below.
+"""
+import argparse
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+ROOT = os.path.dirname(TESTS)
+sys.path.insert(0, TESTS)
+import nbexpect  # noqa: E402
+
+ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin'
+SYSLINUX_BIOS = '/usr/lib/syslinux/modules/bios'
+BOCHS_ROM = '/usr/share/bochs/BIOS-bochs-latest'
+BOCHS_VGAROM = '/usr/share/bochs/VGABIOS-lgpl-latest'
+BOCHS_MEGS = 128
+BOCHS_LIMIT_S = 60
+QEMU_LIMIT_S = 60
+KERNEL_ON_ISO = '/boot/netbsd.probe'
+MB = 1 << 20
+
+
+def _run():
+    """tests/run.py, imported late: run.py imports this module, so no import cycle at load."""
+    if '__main__' in sys.modules and hasattr(sys.modules['__main__'], 'grub_iso'):
+        return sys.modules['__main__']
+    import run
+    return run
+
+
+def bochs_e820(megs):
+    """The E820 map Bochs 2.7's BIOS-bochs-latest (rombios) reports for `megs: N`, N < 3.5 GiB:
+    [0x9f000, 0xa0000) is the EBDA (one page), [0xe8000, 1 MiB) the BIOS, the top 64 KiB of RAM its ACPI tables (type 3, ACPI reclaimable), 0xfffc0000 the
+    BIOS flash.  No HyperTransport hole (unlike QEMU).  Seen with megs=128 through GRUB's MIS:
+    [0,0x9f000) 1, [0x9f000,+0x1000) 2, [0xe8000,+0x18000) 2, [1M,+0x7ef0000) 1,
+    [0x7ff0000,+0x10000) 3, [0xfffc0000,+0x40000) 2."""
+    ram = megs * MB
+    if ram > 0xe0000000:
+        raise ValueError('no Bochs E820 facts for %d MiB' % megs)
+    acpi = 0x10000
+    return [(0x0, 0x9f000, 1), (0x9f000, 0x1000, 2), (0xe8000, 0x18000, 2),
+            (MB, ram - acpi - MB, 1), (ram - acpi, acpi, 3), (0xfffc0000, 0x40000, 2)]
+
+
+# --- the cases -----------------------------------------------------------------------------
+
+RND = ('rnd.seed', 'type=rnd')
+CASE_DEFS = {
+    # name: (loader, probe, mbchain's args, kernel args)
+    'isolinux/netbsd-i386/flags-root-rnd': ('isolinux', 'netbsd-i386', '-d', '-sv root=wd0a'),
+    'isolinux/netbsd-amd64/flags-root-rnd': ('isolinux', 'netbsd-amd64', '-d', '-s -1 root=sd0e'),
+    'bochs/netbsd-i386/flags-rnd': ('bochs', 'netbsd-i386', '-d', '-sv'),
+    'bochs/netbsd-amd64/flags-rnd': ('bochs', 'netbsd-amd64', '-a', '-s -1'),
+}
+CASES = list(CASE_DEFS)
+_SEED = {'isolinux/netbsd-i386/flags-root-rnd': 11, 'isolinux/netbsd-amd64/flags-root-rnd': 12,
+         'bochs/netbsd-i386/flags-rnd': 13, 'bochs/netbsd-amd64/flags-rnd': 14}
+
+
+def _module(name):
+    return RND[0], RND[1], _run().module_bytes(_SEED[name], 512)
+
+
+# --- isolinux ------------------------------------------------------------------------------
+
+def isolinux_iso(tmp, build, probe, mbchain_args, kernel_args, modules):
+    """An isolinux ISO: mboot.c32 loads /mbchain.elf, KERNEL_ON_ISO (the probe) and the
+    modules (/boot/NAME).  Not /netbsd: that is mbchain's default boot path, so it would not
+    show whether the path came from mboot.c32's string."""
+    tree = os.path.join(tmp, 'iso')
+    os.makedirs(os.path.join(tree, 'isolinux'))
+    os.makedirs(os.path.join(tree, 'boot'))
+    shutil.copy(ISOLINUX_BIN, os.path.join(tree, 'isolinux'))
+    for f in ('mboot.c32', 'libcom32.c32', 'ldlinux.c32'):
+        shutil.copy(os.path.join(SYSLINUX_BIOS, f), os.path.join(tree, 'isolinux'))
+    shutil.copy(os.path.join(build, 'mbchain.elf'), os.path.join(tree, 'mbchain.elf'))
+    shutil.copy(os.path.join(build, 'probes', probe + '.elf'), tree + KERNEL_ON_ISO)
+    parts = ['/mbchain.elf ' + mbchain_args, KERNEL_ON_ISO + ' ' + kernel_args]
+    for fname, args, data in modules:
+        with open(os.path.join(tree, 'boot', fname), 'wb') as f:
+            f.write(data)
+        parts.append('/boot/%s %s' % (fname, args))
+    cfg = ['SERIAL 0 115200', 'PROMPT 0', 'DEFAULT mb', 'LABEL mb', '  KERNEL mboot.c32',
+           '  APPEND ' + ' --- '.join(p.strip() for p in parts)]
+    with open(os.path.join(tree, 'isolinux', 'isolinux.cfg'), 'w') as f:
+        f.write('\n'.join(cfg) + '\n')
+    iso = os.path.join(tmp, 'isolinux.iso')
+    subprocess.run(['xorriso', '-as', 'mkisofs', '-o', iso, '-b', 'isolinux/isolinux.bin',
+                    '-c', 'isolinux/boot.cat', '-no-emul-boot', '-boot-load-size', '4',
+                    '-boot-info-table', tree],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return iso
+
+
+def run_isolinux(name, build, tmp):
+    _, probe, mb_args, k_args = CASE_DEFS[name]
+    mod = _module(name)
+    cmdline = mb_args + ' mbchain.exitport=0xf4'
+    iso = isolinux_iso(tmp, build, probe, cmdline, k_args, [mod])
+    argv = ['timeout', str(QEMU_LIMIT_S), 'qemu-system-x86_64', '-M', 'pc', '-m', '128',
+            '-display', 'none', '-nic', 'none', '-monitor', 'none', '-no-reboot',
+            '-serial', 'file:' + os.path.join(tmp, 'com1.log'),
+            '-debugcon', 'file:' + os.path.join(tmp, 'e9.log'),
+            '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-cdrom', iso]
+    try:
+        rc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            timeout=QEMU_LIMIT_S + 10).returncode
+    except subprocess.TimeoutExpired:
+        rc = -1
+    e9_path = os.path.join(tmp, 'e9.log')
+    e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
+    memmap = _run().qemu_e820('pc', 128)
+    # mboot.c32 passes "/path args" and no boot_device
+    spec = dict(kernel_path=KERNEL_ON_ISO, kernel_args=k_args, cmdline=cmdline,
+                modules=[('/boot/' + mod[0], mod[1], mod[2])], kernel_index=0)
+    problems = judge(spec, probe, build, e9, memmap, None)
+    if rc != _run().EXIT_PASS:
+        problems.insert(0, 'QEMU exit %d, want %d' % (rc, _run().EXIT_PASS))
+    return rc, e9, problems
+
+
+# --- Bochs ---------------------------------------------------------------------------------
+
+_bochs_lock = threading.Lock()
+
+
+def bochsrc(iso, com1):
+    return '\n'.join([
+        'megs: %d' % BOCHS_MEGS,
+        'romimage: file=' + BOCHS_ROM,
+        'vgaromimage: file=' + BOCHS_VGAROM,
+        # long mode for the amd64 probe; one model for both cases
+        'cpu: model=corei7_sandy_bridge_2600k, reset_on_triple_fault=0',
+        'ata0-master: type=cdrom, path=%s, status=inserted' % iso,
+        'boot: cdrom',
+        'com1: enabled=1, mode=file, dev=' + com1,
+        'port_e9_hack: enabled=1',
+        'clock: sync=none, time0=946684800',
+        'speaker: enabled=0',
+        'sound: driver=dummy',
+        'display_library: rfb, options="timeout=0"',  # no GUI, no waiting for a VNC client
+        'panic: action=fatal',  # never stop at an "action?" prompt
+        'log: bochs.log',  # Bochs's own log, apart from the 0xE9 output on stdout
+        '',
+    ])
+
+
+def _bochs_done(out):
+    return ('\nresult: ' in out or 'BOOT-FAILED' in out or
+            ('mbchain: error: ' in out and ('mbchain: halted' in out or 'mbchain: hint: ' in out)))
+
+
+def run_bochs(name, build, tmp):
+    run = _run()
+    _, probe, mb_args, k_args = CASE_DEFS[name]
+    mod = _module(name)
+    case = run.Case(name, 'grub', probe, kernel_args=k_args, cmdline=mb_args, modules=[mod])
+    kernel, entries = run.write_inputs(case, build, tmp)
+    iso = run.grub_iso(case, build, tmp, entries)
+    rc_path, out_path = os.path.join(tmp, 'bochsrc'), os.path.join(tmp, 'bochs.out')
+    with open(rc_path, 'w') as f:
+        f.write(bochsrc(iso, os.path.join(tmp, 'com1.log')))
+    with open(os.path.join(tmp, 'cont'), 'w') as f:
+        f.write('c\n')  # the debugger build stops at its prompt without this
+    lockfile = open(os.path.join(tempfile.gettempdir(), 'mbchain-bochs.lock'), 'w')
+    with _bochs_lock:
+        fcntl.flock(lockfile, fcntl.LOCK_EX)
+        try:
+            with open(out_path, 'wb') as out:
+                proc = subprocess.Popen(['bochs', '-q', '-f', rc_path, '-rc',
+                                         os.path.join(tmp, 'cont')],
+                                        stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, cwd=tmp)
+            deadline = time.monotonic() + BOCHS_LIMIT_S
+            text = ''
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+                text = open(out_path, errors='replace').read()
+                if _bochs_done(text):
+                    time.sleep(0.3)  # the rest of the lines after result:/error:
+                    break
+            timed_out = proc.poll() is None and time.monotonic() >= deadline
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            rc = proc.wait()
+        finally:
+            fcntl.flock(lockfile, fcntl.LOCK_UN)
+            lockfile.close()
+    e9 = open(out_path, errors='replace').read()
+    memmap = bochs_e820(BOCHS_MEGS)
+    # GRUB 2 passes argument strings without file names; on a CD boot_device 0xe0ffffff
+    spec = dict(kernel_path='', kernel_args=k_args, cmdline=mb_args,
+                modules=[('', mod[1], mod[2])], kernel_index=0)
+    problems = judge(spec, probe, build, e9, memmap, 0xe0ffffff)
+    if timed_out:
+        problems.insert(0, 'Bochs still running after %d s (no result: line)' % BOCHS_LIMIT_S)
+    return rc, e9, problems
+
+
+# --- common --------------------------------------------------------------------------------
+
+def judge(spec, probe, build, e9, memmap, boot_device):
+    """The full nbexpect comparison; mbchain error lines are problems too."""
+    run = _run()
+    text = e9.replace('\r', '')
+    problems = ['mbchain: ' + l[len('mbchain: '):] for l in text.split('\n')
+                if l.startswith('mbchain: error: ')]
+    if 'stack: ' not in text:
+        problems.append('the probe never ran (no "stack:" line)')
+        return problems
+    with open(os.path.join(build, 'probes', probe + '.elf'), 'rb') as f:
+        exp = nbexpect.expected_report(spec, f.read(), memmap, boot_device,
+                                       run.ram_at(memmap, 0) // 1024,
+                                       run.ram_at(memmap, MB) // 1024)
+    return problems + nbexpect.compare(exp, nbexpect.parse_report(text))
+
+
+def _missing(name, build):
+    loader, probe = CASE_DEFS[name][:2]
+    need = [os.path.join(build, 'mbchain.elf'), os.path.join(build, 'probes', probe + '.elf')]
+    if loader == 'isolinux':
+        need += [ISOLINUX_BIN] + [os.path.join(SYSLINUX_BIOS, f) for f in
+                                  ('mboot.c32', 'libcom32.c32', 'ldlinux.c32')]
+        tools = ['xorriso', 'qemu-system-x86_64']
+    else:
+        need += [BOCHS_ROM, BOCHS_VGAROM]
+        tools = ['bochs', 'grub-mkrescue']
+    return [p for p in need if not os.path.exists(p)] + [t for t in tools if not shutil.which(t)]
+
+
+def run_case(name, build, verbose=False):
+    if name not in CASE_DEFS:
+        return -1, '-', ['harness: no case %r' % name]
+    missing = _missing(name, build)
+    if missing:
+        return -1, '-', ['harness: missing %s (make all; tests/tools/ensure-deps.sh)' %
+                         ', '.join(missing)]
+    tmp = tempfile.mkdtemp(prefix='mbchain-loaders-')
+    try:
+        if CASE_DEFS[name][0] == 'isolinux':
+            rc, e9, problems = run_isolinux(name, build, tmp)
+        else:
+            rc, e9, problems = run_bochs(name, build, tmp)
+        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
+        summary = errors[0] if errors else ('result: PASS' if '\nresult: PASS' in e9 else '-')
+        if problems and verbose:
+            problems.append('--- 0xE9 log ---\n' + e9)
+        return rc, summary, problems
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
+    ap.add_argument('--only', default='')
+    ap.add_argument('-v', action='store_true')
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    names = [n for n in CASES if args.only in n]
+    failed = 0
+    for n in names:  # one at a time: Bochs must be, and isolinux boots take ~1 s
+        t0 = time.monotonic()
+        rc, summary, problems = run_case(n, build, args.v)
+        print('%-4s %-40s exit %-4d %5.1f s  %s' % ('FAIL' if problems else 'ok', n, rc,
+                                                    time.monotonic() - t0, summary))
+        for p in problems:
+            print('     ' + p.replace('\n', '\n     '))
+        failed += bool(problems)
+    print('%d passed, %d failed' % (len(names) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
