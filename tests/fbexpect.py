@@ -87,7 +87,7 @@ def ko_layout(data):
 
 def ko_section_bytes(data, s):
     """What a placed section holds: its file bytes, or zeros for NOBITS."""
-    return bytes(s['size']) if s['type'] == SHT_NOBITS else data[s['offset']:s['offset'] + s['size']]
+    return data[s['offset']:s['offset'] + s['size']]
 
 
 def ko_image(data):
@@ -119,7 +119,7 @@ def ko_report(data, addr):
         name, info, _, shndx, value = struct.unpack_from('<IBBHQ', data, off)
         start = strtab['offset'] + name
         if info >> 4 == STB_GLOBAL and data[start:data.index(b'\0', start)] == KO_SYMBOL.encode():
-            symbol = '%s shndx=%d value=0x%x' % (KO_SYMBOL, shndx, value)
+            symbol = '%s shndx=%d value=0x%x' % (KO_SYMBOL, shndx, value + 8)
             break
     assert symbol, 'the test .ko has no global ' + KO_SYMBOL
     return dict(elfhdr='class=%d machine=%d type=%d shnum=%d' % (data[4], e_machine, e_type, len(elf.sections)),

@@ -351,9 +351,11 @@ int fz_plan_execute_check(const struct handoff *h, struct free_ram *fr)
 	reloc_execute(a.list, a.count);
 	for (unsigned i = 0; i < h->piece_count; i++) {
 		const struct piece *p = &h->pieces[i];
-		const uint8_t *got = host_ram() + p->dst_pa;
 		if (!p->len)
 			continue;
+		FZ_CHECKF(phys_valid(p->dst_pa, p->len), "piece %u (%s) destination 0x%llx (+0x%llx) outside RAM", i,
+			  p->what, (unsigned long long)p->dst_pa, (unsigned long long)p->len);
+		const uint8_t *got = host_ram() + p->dst_pa;
 		for (uint64_t k = 0; k < p->len; k++) {
 			uint8_t want = p->kind == PIECE_ZERO ? 0 : snap[i][k];
 			if (got[k] != want)

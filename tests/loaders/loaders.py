@@ -39,6 +39,7 @@ Bochs 2.7 (BIOS-bochs-latest, megs: 128) + GRUB 2.06 from a CD: boot_device 0xe0
 import argparse
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,8 +204,17 @@ def run_bochs(name, build, tmp):
     rc_path, out_path = os.path.join(tmp, 'bochsrc'), os.path.join(tmp, 'bochs.out')
     with open(rc_path, 'w') as f:
         f.write(bochsrc(iso, os.path.join(tmp, 'com1.log')))
+    # Debian's Bochs is built with the debugger, which stops at its prompt without a script.
+    # Ours also stops at mbchain's entry and at the kernel's (physical breakpoints) and
+    # prints the control registers there: the probe's report does not show CR0.CD/NW.
+    with open(os.path.join(build, 'mbchain.elf'), 'rb') as f:
+        mbchain_entry = nbexpect.Elf(f.read()).entry
+    with open(kernel, 'rb') as f:
+        kernel_entry = nbexpect.Elf(f.read()).entry & 0x07ffffff  # where NetBSD's loader puts it
     with open(os.path.join(tmp, 'cont'), 'w') as f:
-        f.write('c\n')  # the debugger build stops at its prompt without this
+        # the kernel's breakpoint is set only once mbchain runs: GRUB's relocator executes at
+        # 0x100000 too before it jumps to mbchain
+        f.write('pb 0x%x\nc\ncreg\npb 0x%x\nc\ncreg\nc\n' % (mbchain_entry, kernel_entry))
     lockfile = open(os.path.join(tempfile.gettempdir(), 'mbchain-bochs.lock'), 'w')
     with _bochs_lock:
         fcntl.flock(lockfile, fcntl.LOCK_EX)
@@ -239,9 +249,45 @@ def run_bochs(name, build, tmp):
     spec = dict(kernel_path='', kernel_args=k_args, cmdline=mb_args,
                 modules=[('', mod[1], mod[2])], kernel_index=0)
     problems = judge(spec, probe, build, e9, memmap, 0xe0ffffff)
+    problems += cr0_problems(e9, mbchain_entry, kernel_entry)
     if timed_out:
         problems.insert(0, 'Bochs still running after %d s (no result: line)' % BOCHS_LIMIT_S)
     return rc, e9, problems
+
+
+CR0_CD, CR0_NW = 1 << 30, 1 << 29
+
+
+def cr0_at_breakpoints(out):
+    """{physical address: CR0} from the debugger's "Breakpoint N, 0x..." and "CR0=0x..." lines."""
+    seen, where = {}, None
+    for line in out.split('\n'):
+        m = re.match(r'\(\d+\) Breakpoint \d+, (0x[0-9a-f]+)', line)
+        if m:
+            where = int(m.group(1), 16)
+        m = re.match(r'CR0=(0x[0-9a-f]+)', line)
+        if m and where is not None:
+            seen.setdefault(where, int(m.group(1), 16))
+            where = None
+    return seen
+
+
+def cr0_problems(out, mbchain_entry, kernel_entry):
+    """GRUB in Bochs enters mbchain with CR0.CD and NW set (measured: CR0=0x60000011); the
+    kernel must be entered with caches on (CD=NW=0), as NetBSD's /boot leaves them."""
+    cr0 = cr0_at_breakpoints(out)
+    problems = []
+    if mbchain_entry not in cr0:
+        problems.append('no CR0 at mbchain entry 0x%x (debugger breakpoint)' % mbchain_entry)
+    elif cr0[mbchain_entry] & (CR0_CD | CR0_NW) != (CR0_CD | CR0_NW):
+        # not mbchain's fault, but then this case no longer tests the cache fix
+        problems.append('Bochs entered mbchain with CR0=0x%08x: CD/NW no longer set, the case '
+                        'no longer tests enabling caches' % cr0[mbchain_entry])
+    if kernel_entry not in cr0:
+        problems.append('no CR0 at kernel entry 0x%x (debugger breakpoint)' % kernel_entry)
+    elif cr0[kernel_entry] & (CR0_CD | CR0_NW):
+        problems.append('kernel entered with CR0=0x%08x: CD/NW still set' % cr0[kernel_entry])
+    return problems
 
 
 # --- common --------------------------------------------------------------------------------
