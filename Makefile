@@ -42,7 +42,7 @@ BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all run test test-unit test-boot iso deps clean probes
-all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko
+all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko $(BUILD)/test-kmod-i386.ko
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -77,6 +77,11 @@ probes:
 # A stand-in FreeBSD/amd64 .ko (a relocatable object) for the boot tests.
 $(BUILD)/test-kmod.ko: tests/data/kmod.c | $(BUILD)/obj
 	$(HOST_CC) -m64 -O1 -ffreestanding -fno-pic -mcmodel=kernel -mno-red-zone -c $< -o $@
+
+# Its FreeBSD/i386 counterpart: a shared object.
+$(BUILD)/test-kmod-i386.ko: tests/data/kmod.c | $(BUILD)/obj
+	$(HOST_CC) -m32 -O1 -ffreestanding -fPIC -c $< -o $(BUILD)/obj/kmod-i386.o
+	ld -m elf_i386 -shared -z noexecstack -o $@ $(BUILD)/obj/kmod-i386.o
 
 $(BUILD)/unit_tests: $(CORE_SRC:%=src/%) $(UNIT_SRC) $(wildcard src/*.h tests/unit/*.h) | $(BUILD)/obj
 	$(HOST_CC) $(HOST_CFLAGS) -Isrc -o $@ $(CORE_SRC:%=src/%) $(UNIT_SRC)

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define PT_LOAD 1
+#define PT_DYNAMIC 2
 #define PT_NOTE 4
 #define NT_NETBSD_IDENT 1 /* NetBSD sys/exec_elf.h: ELF_NOTE_TYPE_NETBSD_TAG */
 
@@ -143,6 +144,10 @@ static void read_segments(struct kernel_image *img)
 		uint64_t off = get(ph, l->p_offset), filesz = get(ph, l->p_filesz), memsz = get(ph, l->p_memsz);
 		if (type == PT_NOTE)
 			read_note(img, off, filesz);
+		if (type == PT_DYNAMIC && !img->has_dynamic) {
+			img->has_dynamic = true;
+			img->dynamic_va = get(ph, l->p_vaddr);
+		}
 		if (type != PT_LOAD)
 			continue;
 		if (filesz > memsz)
@@ -184,30 +189,39 @@ static void check_sections(struct kernel_image *img)
 	}
 }
 
-void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
+/* Header, then (for files with segments) program headers, then sections: one path for every
+ * kind of file, `type` saying which kind the caller accepts. */
+static void parse_as(uint32_t file_pa, uint32_t file_len, uint16_t type, const char *hint, const char *what,
+		     struct kernel_image *img)
 {
 	memset(img, 0, sizeof(*img));
 	img->file_pa = file_pa;
 	img->file_len = file_len;
 	read_header(img);
-	if (img->elf_type != ET_EXEC)
-		fail(hint_kernel, "elf: not an executable (e_type %u)", img->elf_type);
-	read_segments(img);
+	if (img->elf_type != type)
+		fail(hint, "elf: %s (e_type %u)", what, img->elf_type);
+	if (type != ET_REL)
+		read_segments(img);
 	check_sections(img);
+	if (type == ET_REL && img->shnum == 0)
+		fail(hint, "elf: relocatable object without section headers");
+}
+
+void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
+{
+	parse_as(file_pa, file_len, ET_EXEC, hint_kernel, "not an executable", img);
 }
 
 void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
 {
-	memset(img, 0, sizeof(*img));
-	img->file_pa = file_pa;
-	img->file_len = file_len;
-	read_header(img);
-	if (img->elf_type != ET_REL)
-		fail("FreeBSD/amd64 kernel modules are relocatable objects (ET_REL)",
-		     "elf: module is not a relocatable object (e_type %u)", img->elf_type);
-	check_sections(img);
-	if (img->shnum == 0)
-		fail(hint_kernel, "elf: relocatable object without section headers");
+	parse_as(file_pa, file_len, ET_REL, "FreeBSD/amd64 kernel modules are relocatable objects (ET_REL)",
+		 "module is not a relocatable object", img);
+}
+
+void elf_parse_shared(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
+{
+	parse_as(file_pa, file_len, ET_DYN, "FreeBSD/i386 kernel modules are shared objects (ET_DYN)",
+		 "module is not a shared object", img);
 }
 
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags))
@@ -281,7 +295,7 @@ void elf_assign_pa(struct kernel_image *img, uint64_t va_mask, uint64_t va_offse
 		img->start_pa = min_u64(img->start_pa, s->pa);
 		img->end_pa = max_u64(img->end_pa, s->pa + s->mem_len);
 	}
-	if (!entry_ok)
+	if (!entry_ok && img->elf_type == ET_EXEC) /* a shared object's entry means nothing */
 		fail(hint_kernel, "elf: entry point 0x%llx is in no executable segment", (unsigned long long)img->entry_va);
 }
 

@@ -18,6 +18,7 @@
 
 #define ET_REL 1
 #define ET_EXEC 2
+#define ET_DYN 3
 #define EM_386 3
 #define EM_X86_64 62
 #define ELFOSABI_FREEBSD 9
@@ -56,6 +57,8 @@ struct kernel_image {
 	bool netbsd_note; /* has a NetBSD ident note (PT_NOTE or SHT_NOTE) */
 	uint32_t netbsd_version;
 	uint64_t entry_va, entry_pa;
+	bool has_dynamic;
+	uint64_t dynamic_va; /* p_vaddr of PT_DYNAMIC, unrelocated (FreeBSD's MODINFOMD_DYNAMIC) */
 	unsigned segment_count;
 	struct kernel_segment segments[ELF_MAX_SEGMENTS];
 	uint64_t start_pa, end_pa; /* lowest segment start, highest segment end (after assign) */
@@ -69,6 +72,8 @@ struct kernel_image {
 void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
 /* The same for a relocatable object (a FreeBSD/amd64 .ko): sections only, no segments. */
 void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
+/* The same for a shared object (a FreeBSD/i386 .ko): segments and sections. */
+void elf_parse_shared(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
 /* Keep only the segments whose p_flags `keep` accepts (NetBSD's loader skips segments that are
  * neither writable nor executable); fails when none is left. */
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags));

@@ -23,6 +23,7 @@ enum {
 	MODINFOMD_ELFHDR = 0x0002,
 	MODINFOMD_SSYM = 0x0003,
 	MODINFOMD_ESYM = 0x0004,
+	MODINFOMD_DYNAMIC = 0x0005,
 	MODINFOMD_ENVP = 0x0006,
 	MODINFOMD_HOWTO = 0x0007,
 	MODINFOMD_KERNEND = 0x0008,
@@ -56,7 +57,8 @@ enum {
 #define KERNEL_EARLY_ALLOC_MARGIN (16u * MIB)
 #define DEFAULT_KERNEL_NAME "/boot/kernel/kernel"
 #define ENV_MODULE_TYPE "env"
-#define KO_TYPE "elf obj module" /* __elfN(obj_moduletype), load_elf_obj.c */
+#define KO_TYPE "elf obj module" /* __elfN(obj_moduletype), load_elf_obj.c: amd64 .ko */
+#define SHARED_KO_TYPE "elf module" /* __elfN(moduletype), load_elf.c: i386 .ko */
 
 static const char hint_freebsd[] = "see the FreeBSD section of mbchain's README";
 
@@ -264,6 +266,14 @@ static void md_ko_sections(struct writer *w, const struct kernel_image *ko)
 	md_end(w);
 }
 
+static void md_symbols(struct writer *w, const struct freebsd_symbols *syms, unsigned word)
+{
+	if (!syms->present)
+		return;
+	md_word(w, MODINFO_METADATA | MODINFOMD_SSYM, syms->ssym_pa, word);
+	md_word(w, MODINFO_METADATA | MODINFOMD_ESYM, syms->esym_pa, word);
+}
+
 static void write_metadata(struct writer *w, const struct boot_request *req, const struct kernel_image *img,
 			   const struct freebsd_plan *plan)
 {
@@ -275,10 +285,9 @@ static void write_metadata(struct writer *w, const struct boot_request *req, con
 	if (shdrs_len)
 		md_record(w, MODINFO_METADATA | MODINFOMD_SHDR,
 			  phys_ptr(elf_file_pa(img, img->shoff, shdrs_len, "section headers"), shdrs_len), shdrs_len);
-	if (plan->has_symbols) {
-		md_word(w, MODINFO_METADATA | MODINFOMD_SSYM, plan->ssym_pa, word);
-		md_word(w, MODINFO_METADATA | MODINFOMD_ESYM, plan->esym_pa, word);
-	}
+	md_symbols(w, &plan->syms, word);
+	if (img->has_dynamic)
+		md_word(w, MODINFO_METADATA | MODINFOMD_DYNAMIC, img->dynamic_va, word);
 	put_le32(howto, plan->howto);
 	md_record(w, MODINFO_METADATA | MODINFOMD_HOWTO, howto, 4);
 	md_word(w, MODINFO_METADATA | MODINFOMD_ENVP, plan->envp_pa, word);
@@ -291,13 +300,26 @@ static void write_metadata(struct writer *w, const struct boot_request *req, con
 	for (uint32_t i = 0; i < plan->module_count; i++) {
 		const struct freebsd_module *m = &plan->modules[i];
 		md_file(w, m->name, m->type, m->args, m->base_pa, m->len, word);
+		const struct boot_module *bm = &req->modules[m->request_index];
 		if (m->is_ko) {
-			const struct boot_module *bm = &req->modules[m->request_index];
 			elf_parse_object(bm->start_pa, bm->len, &ko_image);
 			ko_layout(&ko_image, m->base_pa, NULL);
 			md_record(w, MODINFO_METADATA | MODINFOMD_ELFHDR, phys_ptr(bm->start_pa, ko_image.ehsize),
 				  ko_image.ehsize);
 			md_ko_sections(w, &ko_image);
+		} else if (m->is_shared) {
+			/* load_elf.c records for a shared-object module: its header, its section table as
+			 * in the file, its symbols, and the unrelocated p_vaddr of PT_DYNAMIC. */
+			elf_parse_shared(bm->start_pa, bm->len, &ko_image);
+			uint32_t len = ko_image.shnum * ko_image.shentsize;
+			md_record(w, MODINFO_METADATA | MODINFOMD_ELFHDR, phys_ptr(bm->start_pa, ko_image.ehsize),
+				  ko_image.ehsize);
+			if (len)
+				md_record(w, MODINFO_METADATA | MODINFOMD_SHDR,
+					  phys_ptr(elf_file_pa(&ko_image, ko_image.shoff, len, "section headers"), len), len);
+			md_symbols(w, &m->syms, word);
+			if (ko_image.has_dynamic)
+				md_word(w, MODINFO_METADATA | MODINFOMD_DYNAMIC, ko_image.dynamic_va, word);
 		}
 	}
 	md_record(w, MODINFO_END, NULL, 0);
@@ -515,28 +537,30 @@ static uint64_t round_page(uint64_t x)
 	return handoff_align(x, PAGE_SIZE, "module");
 }
 
-/* [size][symtab][pad][size][strtab][pad] right after the kernel (load_elf.c). */
-static uint64_t plan_symbols(const struct kernel_image *img, struct freebsd_plan *plan, struct handoff *h)
+/* [size][symtab][pad][size][strtab][pad] right after an image (load_elf.c); returns the end. */
+static uint64_t plan_symbols(const struct kernel_image *img, const struct freebsd_plan *plan,
+			     struct freebsd_symbols *syms, struct handoff *h)
 {
 	struct elf_section symtab, strtab;
 	uint64_t pos = round_word(plan, img->end_pa);
-	plan->has_symbols = find_symbols(img, &symtab, &strtab);
-	if (!plan->has_symbols) {
-		log_info("freebsd: the kernel has no symbol table; no ksyms");
+	syms->present = find_symbols(img, &symtab, &strtab);
+	if (!syms->present) {
+		log_info("freebsd: no symbol table in an image ending at 0x%llx; no symbols for it",
+			 (unsigned long long)img->end_pa);
 		return pos;
 	}
-	plan->ssym_pa = pos;
-	plan->symsize = symtab.size;
-	plan->strsize = strtab.size;
-	plan->symsize_piece = handoff_add_piece(h, PIECE_BUILT, pos, 0, plan->word, "ksyms symtab size");
+	syms->ssym_pa = pos;
+	syms->symsize = symtab.size;
+	syms->strsize = strtab.size;
+	syms->symsize_piece = handoff_add_piece(h, PIECE_BUILT, pos, 0, plan->word, "symtab size");
 	handoff_add_piece(h, PIECE_COPY, pos + plan->word, elf_file_pa(img, symtab.offset, symtab.size, "symbol table"),
-			  symtab.size, "ksyms symtab");
+			  symtab.size, "symtab");
 	pos = round_word(plan, pos + plan->word + symtab.size);
-	plan->strsize_piece = handoff_add_piece(h, PIECE_BUILT, pos, 0, plan->word, "ksyms strtab size");
+	syms->strsize_piece = handoff_add_piece(h, PIECE_BUILT, pos, 0, plan->word, "strtab size");
 	handoff_add_piece(h, PIECE_COPY, pos + plan->word, elf_file_pa(img, strtab.offset, strtab.size, "string table"),
-			  strtab.size, "ksyms strtab");
+			  strtab.size, "strtab");
 	pos = round_word(plan, pos + plan->word + strtab.size);
-	plan->esym_pa = pos;
+	syms->esym_pa = pos;
 	return pos;
 }
 
@@ -583,10 +607,21 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 		fm->request_index = i;
 		fm->base_pa = pos;
 		fm->len = m->len;
-		fm->is_ko = (!mo.has_type && elf) || (mo.has_type && strcmp(mo.type, KO_TYPE) == 0);
-		if (fm->is_ko && !plan->amd64)
-			fail("FreeBSD/i386 kernel modules (shared objects) are not supported yet; load them after boot",
-			     "freebsd: module %u is an i386 .ko", i);
+		bool ko = (!mo.has_type && elf) || (mo.has_type && (strcmp(mo.type, KO_TYPE) == 0 ||
+								      strcmp(mo.type, SHARED_KO_TYPE) == 0));
+		fm->is_ko = ko && plan->amd64;
+		fm->is_shared = ko && !plan->amd64;
+		if (fm->is_shared) {
+			/* load_elf.c: a shared object's segments at base + p_vaddr, its symbols after it */
+			elf_parse_shared(m->start_pa, m->len, &ko_image);
+			if (ko_image.machine != EM_386)
+				fail("load modules built for the kernel's architecture", "freebsd: module %u is for machine %u", i,
+				     ko_image.machine);
+			elf_assign_pa(&ko_image, ~0ull, (uint64_t)0 - pos, req->memmap, req->memmap_count);
+			handoff_add_segments(h, &ko_image);
+			fm->base_pa = ko_image.start_pa;
+			fm->len = (uint32_t)(plan_symbols(&ko_image, plan, &fm->syms, h) - ko_image.start_pa);
+		}
 		if (fm->is_ko) {
 			elf_parse_object(m->start_pa, m->len, &ko_image);
 			if (ko_image.machine != EM_X86_64)
@@ -594,7 +629,8 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 				     ko_image.machine);
 			fm->len = (uint32_t)(ko_layout(&ko_image, pos, h) - pos);
 		}
-		str_copy(fm->type, sizeof(fm->type), fm->is_ko ? KO_TYPE : mo.has_type ? mo.type : "raw", sizeof(mo.type));
+		str_copy(fm->type, sizeof(fm->type),
+			 fm->is_ko ? KO_TYPE : fm->is_shared ? SHARED_KO_TYPE : mo.has_type ? mo.type : "raw", sizeof(mo.type));
 		if (!mo.has_type && !elf)
 			log_warn("freebsd: module %u has no type= (md_image, cpu_microcode, ...); passed as type raw, which "
 				 "the kernel ignores", i);
@@ -607,9 +643,9 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 		else
 			fmt_format(fm->name, sizeof(fm->name), "module%u", i);
 		module_args(mo.args, fm->args, sizeof(fm->args));
-		if (!fm->is_ko)
+		if (!ko)
 			handoff_add_piece(h, PIECE_COPY, pos, m->start_pa, m->len, "module");
-		pos += fm->len;
+		pos = fm->base_pa + fm->len;
 	}
 	return pos;
 }
@@ -635,7 +671,7 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 	str_copy(plan->kernel_name, sizeof(plan->kernel_name),
 		 opts->has_name ? opts->name : opts->kernel_path[0] ? opts->kernel_path : DEFAULT_KERNEL_NAME, BOOT_STRING_MAX);
 
-	pos = plan_symbols(img, plan, h);
+	pos = plan_symbols(img, plan, &plan->syms, h);
 	plan->kernel_size = pos - img->start_pa;
 	pos = plan_modules(req, opts, plan, h, pos);
 
@@ -677,8 +713,9 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 	plan->md_piece = handoff_add_piece(h, PIECE_BUILT, plan->modulep_pa, 0, plan->md_len, "metadata");
 	plan->env_piece = handoff_add_piece(h, PIECE_BUILT, plan->envp_pa, 0, plan->env_len, "environment");
 
-	plan->scratch_block = handoff_add_block(h, "metadata and environment", 2 * plan->word + plan->md_len + plan->env_len,
-						8, PA_LIMIT_32);
+	plan->scratch_block = handoff_add_block(h, "metadata and environment",
+						plan->md_len + plan->env_len + 2 * plan->word * (1 + plan->module_count), 8,
+						PA_LIMIT_32);
 	h->stack_block = handoff_add_block(h, "kernel stack", STACK_LEN, 16, FREEBSD_MAP_LIMIT_PA);
 	if (plan->amd64) {
 		plan->tables_block = handoff_add_block(h, "page tables", 3 * PAGE_SIZE, PAGE_SIZE, FREEBSD_MAP_LIMIT_PA);
@@ -696,7 +733,7 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 	log_info("freebsd: ELF%u kernel [0x%llx, 0x%llx) entry 0x%llx, symbols to 0x%llx, %u modules, modulep 0x%llx, "
 		 "envp 0x%llx, kernend 0x%llx",
 		 img->elf_class, (unsigned long long)img->start_pa, (unsigned long long)img->end_pa,
-		 (unsigned long long)img->entry_va, (unsigned long long)plan->esym_pa, plan->module_count,
+		 (unsigned long long)img->entry_va, (unsigned long long)pos, plan->module_count,
 		 (unsigned long long)plan->modulep_pa, (unsigned long long)plan->envp_pa,
 		 (unsigned long long)plan->kernend_pa);
 }
@@ -727,11 +764,23 @@ static void build_i386_bootinfo(const struct boot_request *req, const struct fre
 	bi[53] = req->has_boot_device ? (uint8_t)(req->boot_device >> 24) : 0x80; /* bi_bios_dev */
 	put_le32(bi + 56, memmap_basemem_kib(req));
 	put_le32(bi + 60, memmap_extmem_kib(req));
-	put_le32(bi + 64, (uint32_t)plan->ssym_pa);
-	put_le32(bi + 68, (uint32_t)plan->esym_pa);
+	put_le32(bi + 64, (uint32_t)plan->syms.ssym_pa);
+	put_le32(bi + 68, (uint32_t)plan->syms.esym_pa);
 	put_le32(bi + 72, (uint32_t)plan->kernend_pa);
 	put_le32(bi + 76, (uint32_t)plan->envp_pa);
 	put_le32(bi + 80, (uint32_t)plan->modulep_pa);
+}
+
+/* Write a symbol image's two size words at pa and point its pieces there; returns the next pa. */
+static uint64_t build_size_words(const struct freebsd_symbols *syms, unsigned word, uint64_t pa, struct handoff *h)
+{
+	if (!syms->present)
+		return pa;
+	put_word(phys_ptr(pa, word), syms->symsize, word);
+	put_word(phys_ptr(pa + word, word), syms->strsize, word);
+	h->pieces[syms->symsize_piece].src_pa = pa;
+	h->pieces[syms->strsize_piece].src_pa = pa + word;
+	return pa + 2 * word;
 }
 
 void freebsd_build(const struct boot_request *req, const struct options *opts, const struct kernel_image *img,
@@ -739,20 +788,19 @@ void freebsd_build(const struct boot_request *req, const struct options *opts, c
 {
 	struct block *scratch = &h->blocks[plan->scratch_block];
 	uint8_t *s = phys_ptr(scratch->pa, scratch->len);
-	struct writer md = { s + 2 * plan->word, 0, plan->word };
-	struct writer env = { s + 2 * plan->word + plan->md_len, 0, plan->word };
+	struct writer md = { s, 0, plan->word };
+	struct writer env = { s + plan->md_len, 0, plan->word };
 	(void)opts;
 
-	put_word(s, plan->symsize, plan->word); /* Elf_Size */
-	put_word(s + plan->word, plan->strsize, plan->word);
 	write_metadata(&md, req, img, plan);
 	write_env(&env, plan);
-	if (plan->has_symbols) {
-		h->pieces[plan->symsize_piece].src_pa = scratch->pa;
-		h->pieces[plan->strsize_piece].src_pa = scratch->pa + plan->word;
-	}
-	h->pieces[plan->md_piece].src_pa = scratch->pa + 2 * plan->word;
-	h->pieces[plan->env_piece].src_pa = scratch->pa + 2 * plan->word + plan->md_len;
+	h->pieces[plan->md_piece].src_pa = scratch->pa;
+	h->pieces[plan->env_piece].src_pa = scratch->pa + plan->md_len;
+	/* The symbol size words (Elf_Size) of the kernel and of each shared-object module. */
+	uint64_t words_pa = scratch->pa + plan->md_len + plan->env_len;
+	words_pa = build_size_words(&plan->syms, plan->word, words_pa, h);
+	for (uint32_t i = 0; i < plan->module_count; i++)
+		words_pa = build_size_words(&plan->modules[i].syms, plan->word, words_pa, h);
 
 	if (plan->amd64) {
 		/* btext: 0(%rsp) a return address (unused), 4(%rsp) modulep, 8(%rsp) kernend (physfree). */

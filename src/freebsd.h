@@ -21,11 +21,20 @@
 
 #define FREEBSD_MAX_KENV 256
 
+/* [Elf_Size symsize][symtab][pad][Elf_Size strsize][strtab][pad] after an image (load_elf.c). */
+struct freebsd_symbols {
+	bool present;
+	uint64_t ssym_pa, esym_pa, symsize, strsize;
+	unsigned symsize_piece, strsize_piece; /* the two size words, built in scratch */
+};
+
 struct freebsd_module {
 	uint32_t request_index;
 	uint64_t base_pa;
 	uint32_t len;
 	bool is_ko; /* an amd64 .ko, laid out section by section */
+	bool is_shared; /* an i386 .ko, loaded by its segments like the kernel */
+	struct freebsd_symbols syms; /* is_shared */
 	char name[OPT_TEXT_MAX];
 	char type[32];
 	char args[BOOT_STRING_MAX];
@@ -41,13 +50,12 @@ struct freebsd_plan {
 	unsigned word; /* 8 (amd64) or 4 (i386): Elf_Size, addresses, record alignment */
 	char kernel_name[OPT_TEXT_MAX];
 	uint32_t howto;
-	bool has_symbols;
-	uint64_t ssym_pa, esym_pa, symsize, strsize;
+	struct freebsd_symbols syms; /* the kernel's */
 	uint64_t kernel_size; /* MODINFO_SIZE: the image and its symbols */
 	uint32_t module_count;
 	struct freebsd_module modules[BOOT_MAX_MODULES];
 	uint64_t modulep_pa, md_len, envp_pa, env_len, kernend_pa;
-	unsigned md_piece, env_piece, symsize_piece, strsize_piece;
+	unsigned md_piece, env_piece;
 	unsigned scratch_block, tables_block, bootinfo_block;
 	uint32_t kenv_count;
 	struct kenv_entry kenv[FREEBSD_MAX_KENV];

@@ -87,7 +87,7 @@ def ko_layout(data):
 
 def ko_section_bytes(data, s):
     """What a placed section holds: its file bytes, or zeros for NOBITS."""
-    return data[s['offset']:s['offset'] + s['size']]
+    return bytes(s['size']) if s['type'] == SHT_NOBITS else data[s['offset']:s['offset'] + s['size']]
 
 
 def ko_image(data):
@@ -119,7 +119,7 @@ def ko_report(data, addr):
         name, info, _, shndx, value = struct.unpack_from('<IBBHQ', data, off)
         start = strtab['offset'] + name
         if info >> 4 == STB_GLOBAL and data[start:data.index(b'\0', start)] == KO_SYMBOL.encode():
-            symbol = '%s shndx=%d value=0x%x' % (KO_SYMBOL, shndx, value + 8)
+            symbol = '%s shndx=%d value=0x%x' % (KO_SYMBOL, shndx, value)
             break
     assert symbol, 'the test .ko has no global ' + KO_SYMBOL
     return dict(elfhdr='class=%d machine=%d type=%d shnum=%d' % (data[4], e_machine, e_type, len(elf.sections)),
@@ -309,7 +309,12 @@ def compare(exp, report):
                 for m in [re.match(r'file\[%d\]\.section\[(\d+)\]$' % i, k)] if m]
         want_secs = ko['sections'] if ko else []
         if secs != want_secs:
-            problems.append('file[%d].section[]: got %s\n       want %s' % (i, secs, want_secs))
+            have, need = dict(secs), dict(want_secs)
+            for n in sorted(set(have) | set(need)):
+                if have.get(n) != need.get(n):
+                    problems.append('file[%d].section[%d]: got %s want %s' % (i, n, have.get(n), need.get(n)))
+            if [n for n, _ in secs] != sorted(have) or len(have) != len(secs):
+                problems.append('file[%d].section[]: not in index order, or repeated: %s' % (i, [n for n, _ in secs]))
         if ko:
             want('file[%d].elfhdr' % i, ko['elfhdr'])
         want_sym = [ko['symbol']] if ko else None

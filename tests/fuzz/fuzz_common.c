@@ -13,6 +13,7 @@
 #include "mis.h"
 #include "options.h"
 #include "platform.h"
+#include "stub_abi.h"
 #include "util.h"
 
 #define DIRTY_MAX 4096
@@ -91,6 +92,16 @@ void fz_reset(void)
 	}
 	dirty_count = 0;
 	dirty_all = false;
+}
+
+_Noreturn void fz_bug_at(const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fz_bug("%s:%d: %s", file, line, msg);
 }
 
 int fz_run(void (*fn)(void *), void *arg)

@@ -25,11 +25,12 @@ _Noreturn void fz_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 		if (!(cond))                                                            \
 			fz_bug("%s:%d: %s is false", __FILE__, __LINE__, #cond);        \
 	} while (0)
-#define FZ_CHECKF(cond, fmt, ...)                                                       \
+#define FZ_CHECKF(cond, ...)                                                            \
 	do {                                                                            \
 		if (!(cond))                                                            \
-			fz_bug("%s:%d: " fmt, __FILE__, __LINE__, __VA_ARGS__);          \
+			fz_bug_at(__FILE__, __LINE__, __VA_ARGS__);                     \
 	} while (0)
+_Noreturn void fz_bug_at(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Allocate (once, or again when the size changes) `size` bytes of simulated RAM, zeroed. */
 void fz_ram(uint64_t size);

@@ -10,10 +10,12 @@ whole report with the one tests/nbexpect.py computes for the case.
                 booted with QEMU -cdrom (TCG), judged by QEMU's exit code and the 0xE9 log.
   bochs/...     a GRUB ISO (tests/run.py grub_iso) in Bochs 2.7, headless (rfb display,
                 no client).  Bochs has no isa-debug-exit: the probe halts after "result:",
-                so Bochs is stopped (killed, by pid) when "result:" or an mbchain error
+                so Bochs is stopped (SIGTERM to its pid) when "result:" or an mbchain error
                 appears on 0xE9 (port_e9_hack -> Bochs's stdout), or after 60 s.  Judged by the
-                0xE9 output alone; Bochs cases run one at a time (a lock in this process and a
-                lock file across processes: the rfb display takes a TCP port from 5900 up).
+                0xE9 output plus CR0 as Bochs's debugger prints it at mbchain's entry and at
+                the kernel's (CD/NW must be cleared); Bochs cases run one at a time (a lock in
+                this process and a lock file across processes: the rfb display listens on a
+                TCP port from 5900 up).
 
 Exports
   CASES                                 case names
@@ -28,8 +30,8 @@ isolinux 6.04 mboot.c32 (QEMU 7.2, SeaBIOS 1.16.2): MIS flags 0x26d = mem, cmdli
   ELF section headers, mmap, loader name ("ISOLINUX 6.04 20200816 "); NO boot_device (flag 1
   clear), so no BTINFO_BOOTDISK record; the command line and module strings keep the file
   name as written in APPEND ("/mbchain.elf -d ...", "/boot/netbsd.probe -s ...",
-  "/boot/rnd.seed type=rnd"), so BOOTPATH is that path and the module path "/boot/rnd.seed"; the memory map is QEMU's E820
-  unchanged (tests/run.py qemu_e820); modules page-aligned right after the kernel image;
+  "/boot/rnd.seed type=rnd"), so BOOTPATH is that path and the module path "/boot/rnd.seed";
+  the memory map is QEMU's E820 unchanged (tests/run.py qemu_e820); modules page-aligned right after the kernel image;
   MIS at 0x2000; CR0 = 0x11 at entry.
 
 Bochs 2.7 (BIOS-bochs-latest, megs: 128) + GRUB 2.06 from a CD: boot_device 0xe0ffffff (as in

@@ -158,6 +158,15 @@ static struct eg_sec *add_sec(struct elfgen *g, const char *name, uint32_t type)
 	return s;
 }
 
+struct eg_sec *eg_add_sec(struct elfgen *g, const char *name, uint32_t type)
+{
+	if (g->nsec == EG_MAX_SECS) {
+		fprintf(stderr, "elfgen: more than %u sections\n", EG_MAX_SECS);
+		abort();
+	}
+	return add_sec(g, name, type);
+}
+
 /*
  * i386: text [0xc0100000, +0x1800) R+X, data [0xc0102000, +0x300) + bss to 0xc0103203 R+W,
  *       a read-only segment at 0xc0104000 (+0x100) that NetBSD does not load; entry 0xc0100020.

@@ -68,6 +68,9 @@ struct eg_kernel {
 };
 void eg_netbsd_kernel(struct eg_kernel *k, unsigned cls);
 
+/* Append a section (own bytes, sh_addralign 1) to g and return it for the caller to fill. */
+struct eg_sec *eg_add_sec(struct elfgen *g, const char *name, uint32_t type);
+
 /* Build g and copy the file into simulated RAM at pa; returns its length. */
 uint32_t eg_load(struct elfgen *g, uint64_t pa);
 #endif
