@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'for
 import fbexpect  # noqa: E402
 import nbexpect  # noqa: E402
 import cases as forge_cases  # noqa: E402  (hostile MIS boots through tests/forge/forge.elf)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loaders'))
+import loaders  # noqa: E402  (isolinux mboot.c32 in QEMU, GRUB in Bochs)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_PASS, EXIT_FAIL, EXIT_MBCHAIN_ERROR = 33, 35, 253
@@ -349,10 +351,13 @@ def main():
     results = [r for r in run_unit(build) if args.only in r[0]]
     cases = [c for c in boot_cases(build) + bad_cases(build) if args.only in c.name]
     forged = [n for n, _ in forge_cases.CASES if args.only in 'forge/' + n]
+    loader_cases = [n for n in loaders.CASES if args.only in n]
     with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
         futures = [(c.name, pool.submit(run_boot, c, build, args.v)) for c in cases]
         futures += [('forge/' + n, pool.submit(lambda n=n: forge_cases.run_case(n, build, args.v)[2]))
                     for n in forged]
+        futures += [(n, pool.submit(lambda n=n: loaders.run_case(n, build, args.v)[2]))
+                    for n in loader_cases]
         for name, fut in futures:
             try:
                 results.append((name, fut.result()))

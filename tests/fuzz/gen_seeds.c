@@ -1,23 +1,21 @@
 /*
- * gen_seeds.c - writes the seed corpora of tests/fuzz/corpus/<harness>/ (run by
- * `make -C tests/fuzz seeds`; the output is committed).  Every seed is small and means one
- * thing: a QEMU-, GRUB- or kexec-shaped MIS, a NetBSD or FreeBSD kernel built by
- * tests/unit/elfgen.c, a FreeBSD/amd64 .ko, a loader.conf, a copy layout with a cycle, a
- * firmware map with overlaps.  Formats: see the comment at the top of each fuzz_*.c.
+ * gen_seeds.c - writes the ELF seeds of tests/fuzz/corpus/{elf,netbsd,freebsd}/ with the unit
+ * tests' ELF builder (tests/unit/elfgen.c): NetBSD i386/amd64 kernels (one whose text runs over
+ * its own file, one without symbols), FreeBSD i386/amd64 kernels, and a FreeBSD/amd64 .ko.
+ * gen_seeds.py writes the other corpora.  Run by `make -C tests/fuzz seeds`; the output is
+ * committed.  Formats: see the comment at the top of each fuzz_*.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "../../multiboot.h"
-#include "boot_request.h"
 #include "elfgen.h"
 
 static const char *root;
 static uint8_t buf[1 << 20];
 
-static void save(const char *harness, const char *name, const void *data, size_t len)
+static void save(const char *harness, const char *name, uint8_t prefix, int with_prefix, const void *data, size_t len)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", root, harness);
@@ -27,59 +25,99 @@ static void save(const char *harness, const char *name, const void *data, size_t
 	}
 	snprintf(path, sizeof(path), "%s/%s/%s", root, harness, name);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+	if (!f || (with_prefix && fwrite(&prefix, 1, 1, f) != 1) || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
 		perror(path);
 		exit(1);
 	}
 }
 
-static void w16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static void w32(uint8_t *p, uint32_t v) { w16(p, (uint16_t)v), w16(p + 2, (uint16_t)(v >> 16)); }
-static void w64(uint8_t *p, uint64_t v) { w32(p, (uint32_t)v), w32(p + 4, (uint32_t)(v >> 32)); }
-
-/* ---- MIS seeds: 12-byte header, then the bytes at MIS_PA (0x10000) ---- */
-
-#define MIS_PA 0x10000u
-struct mis_seed {
-	uint8_t b[4096];
-	size_t len; /* of the data after the header */
-	int relative;
-};
-
-static uint32_t mis_add(struct mis_seed *s, const void *data, size_t len)
+static void wr(uint8_t *p, uint64_t v, unsigned len)
 {
-	uint32_t off = (uint32_t)((s->len + 7) & ~(size_t)7);
-	memcpy(s->b + 12 + off, data, len);
-	s->len = off + len;
-	return s->relative ? off : MIS_PA + off;
+	for (unsigned i = 0; i < len; i++, v >>= 8)
+		p[i] = (uint8_t)v;
 }
 
-static void mis_begin(struct mis_seed *s, uint8_t ctrl)
+static size_t kernel(unsigned cls, uint8_t osabi, int no_symbols, int big)
 {
-	memset(s, 0, sizeof(*s));
-	s->relative = ctrl & 1;
-	s->b[0] = ctrl;
-	w16(s->b + 2, 0x9fc0);
-	s->len = 120;
-}
-
-static uint8_t *mis_field(struct mis_seed *s, unsigned off) { return s->b + 12 + off; }
-
-static void mis_map(struct mis_seed *s, const uint64_t (*r)[3], unsigned n, uint32_t entry_size)
-{
-	uint8_t m[1024];
-	memset(m, 0, sizeof(m));
-	for (unsigned i = 0; i < n; i++) {
-		uint8_t *e = m + (entry_size + 4) * i;
-		w32(e, entry_size), w64(e + 4, r[i][0]), w64(e + 12, r[i][1]), w32(e + 20, (uint32_t)r[i][2]);
+	struct eg_kernel k;
+	eg_netbsd_kernel(&k, cls);
+	k.g.osabi = osabi;
+	if (big) { /* linked at 1 MiB + 128 KiB: text lands over its own file when QEMU puts it right after mbchain */
+		const uint64_t shift = 0x20000;
+		k.g.entry += shift;
+		for (unsigned i = 0; i < k.g.nseg; i++)
+			k.g.seg[i].vaddr += shift;
+		for (unsigned i = 0; i < 3; i++)
+			k.g.sec[i].addr += shift;
 	}
-	w32(mis_field(s, 44), (entry_size + 4) * n);
-	w32(mis_field(s, 48), mis_add(s, m, (entry_size + 4) * n));
-	w32(mis_field(s, 0), le32_flags(s) | MB_INFO_MEM_MAP);
+	if (no_symbols) /* drop .symtab and .strtab: the last two sections before .shstrtab */
+		k.g.nsec -= 2;
+	return eg_build(&k.g, buf, sizeof(buf));
 }
 
-static uint32_t le32_flags(struct mis_seed *s)
+/* A FreeBSD/amd64 .ko: .text, .data, .bss, .symtab, .strtab, .rela.text, .shstrtab. */
+static size_t ko(void)
 {
-	uint8_t *p = mis_field(s, 0);
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	static uint8_t text[64], data[32], sym[3 * 24], rela[2 * 24];
+	static const char strs[] = "\0fuzz_modevent\0fuzz_data";
+	struct elfgen g;
+	memset(&g, 0, sizeof(g));
+	for (unsigned i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)(0x90 + i % 3);
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	memset(sym, 0, sizeof(sym));
+	wr(sym + 24, 1, 4), sym[24 + 4] = 0x12, wr(sym + 24 + 6, 1, 2), wr(sym + 24 + 16, 16, 8);
+	wr(sym + 48, 15, 4), sym[48 + 4] = 0x11, wr(sym + 48 + 6, 2, 2), wr(sym + 48 + 16, 8, 8);
+	wr(rela, 4, 8), wr(rela + 8, (2ull << 32) | 1, 8), wr(rela + 16, 0, 8);
+	wr(rela + 24, 12, 8), wr(rela + 32, (1ull << 32) | 2, 8), wr(rela + 40, 0, 8);
+	g.cls = 64;
+	g.type = 1; /* ET_REL */
+	g.machine = 62;
+	g.osabi = 9;
+	g.nsec = 6;
+	g.sec[0] = (struct eg_sec){ ".text", 1, 6, 0, text, sizeof(text), 0, 0, 16, 0, -1, 0, 0, 0 };
+	g.sec[1] = (struct eg_sec){ ".data", 1, 3, 0, data, sizeof(data), 0, 0, 8, 0, -1, 0, 0, 0 };
+	g.sec[2] = (struct eg_sec){ ".bss", 8, 3, 0, NULL, 128, 0, 0, 32, 0, -1, 0, 0, 0 };
+	g.sec[3] = (struct eg_sec){ ".symtab", 2, 0, 0, sym, sizeof(sym), 5, 1, 8, 24, -1, 0, 0, 0 };
+	g.sec[4] = (struct eg_sec){ ".strtab", 3, 0, 0, (const uint8_t *)strs, sizeof(strs), 0, 0, 1, 0, -1, 0, 0, 0 };
+	g.sec[5] = (struct eg_sec){ ".rela.text", 4, 0x40, 0, rela, sizeof(rela), 4, 1, 8, 24, -1, 0, 0, 0 };
+	return eg_build(&g, buf, sizeof(buf));
+}
+
+int main(int argc, char **argv)
+{
+	size_t n;
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_seeds CORPUS_DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	mkdir(root, 0755);
+
+	n = kernel(32, 0, 0, 0);
+	save("elf", "netbsd-i386", 0, 0, buf, n);
+	save("netbsd", "netbsd-i386", 0, 0, buf, n);
+	n = kernel(64, 0, 0, 0);
+	save("elf", "netbsd-amd64", 0, 0, buf, n);
+	save("netbsd", "netbsd-amd64", 0, 0, buf, n);
+	n = kernel(32, 0, 1, 0);
+	save("netbsd", "netbsd-i386-nosyms", 0, 0, buf, n);
+	n = kernel(32, 0, 0, 1);
+	save("netbsd", "netbsd-i386-over-own-file", 0, 0, buf, n);
+
+	n = kernel(64, 9, 0, 0);
+	save("elf", "freebsd-amd64", 0, 0, buf, n);
+	save("freebsd", "kernel-amd64", 0x00, 1, buf, n);
+	n = kernel(32, 9, 0, 0);
+	save("elf", "freebsd-i386", 0, 0, buf, n);
+	save("freebsd", "kernel-i386", 0x10, 1, buf, n);
+	n = kernel(64, 9, 1, 0);
+	save("freebsd", "kernel-amd64-nosyms", 0x20, 1, buf, n);
+
+	n = ko();
+	save("elf", "freebsd-amd64.ko", 0, 0, buf, n);
+	save("freebsd", "ko-by-magic", 0x01, 1, buf, n);
+	save("freebsd", "ko-by-type", 0x05, 1, buf, n);
+	return 0;
 }

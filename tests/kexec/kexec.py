@@ -397,7 +397,7 @@ expect() {
 	esac
 }
 expect dry-run 0 "@DRY_RUN@" kload -n -e -k mbchain.exitport=0xf4 -m /rnd,type=rnd /netbsd -s root=wd0a
-expect dry-run-altroot 0 "--module='/alt/netbsd -s name=/netbsd' --module='/alt/rnd type=rnd name=/rnd'" kload -n -h /alt -m rnd,type=rnd
+expect dry-run-altroot 0 "--module='/alt/netbsd name=/netbsd' --module='/alt/rnd type=rnd name=/rnd'" kload -n -h /alt -m rnd,type=rnd
 expect dry-run-reboot 0 "reboot" kload -n -r /netbsd
 expect dry-run-unload 0 "kexec -u" kload -n -u
 expect check-ok 0 "check: ok" kload --check -m /rnd,type=rnd /netbsd -s
