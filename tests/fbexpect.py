@@ -12,7 +12,7 @@ from nbexpect import Elf, parse_options, roundup, PAGE
 
 # sys/sys/linker.h, sys/x86/include/metadata.h
 MD = 0x8000
-ELFHDR, SSYM, ESYM, ENVP, HOWTO, KERNEND, SHDR = 0x2, 0x3, 0x4, 0x6, 0x7, 0x8, 0x9
+ELFHDR, SSYM, ESYM, DYNAMIC, ENVP, HOWTO, KERNEND, SHDR = 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9
 SMAP, MODULEP, VBE_FB = 0x1001, 0x1006, 0x1007
 # sys/sys/reboot.h, and the boot_* variable loader(8) mirrors each flag into
 FLAGS = [('a', 0x1, 'boot_askname'), ('s', 0x2, 'boot_single'), ('r', 0x20, 'boot_dfltroot'),
@@ -126,6 +126,35 @@ def ko_report(data, addr):
                 sections=sections, symbol=symbol)
 
 
+def shared_image(data):
+    """An i386 .ko (a shared object) as load_elf.c loads it at some base: its segments at
+    base + p_vaddr with zeros between and after, then its symbols as the kernel's
+    ([u32 size][symtab][pad][u32 size][strtab][pad]).  Returns (bytes from the lowest segment,
+    metadata record sizes)."""
+    elf = Elf(data)
+    low = min(s['vaddr'] for s in elf.segments)
+    end = max(s['vaddr'] + s['memsz'] for s in elf.segments)
+    out = bytearray(end - low)
+    for seg in elf.segments:
+        start = seg['vaddr'] - low
+        out[start:start + seg['filesz']] = data[seg['offset']:seg['offset'] + seg['filesz']]
+    pos, ssym, esym = symbols(elf, end, 4)
+    if ssym:
+        symtab = [x for x in elf.sections if x['type'] == 2][-1]
+        strtab = elf.sections[symtab['link']]
+        for table in (symtab, strtab):
+            out.extend(bytes(roundup(len(out) + low, 4) - low - len(out)))
+            out.extend(struct.pack('<I', table['size']))
+            out.extend(data[table['offset']:table['offset'] + table['size']])
+        out.extend(bytes(roundup(len(out) + low, 4) - low - len(out)))
+    md = [(MD | ELFHDR, 52), (MD | SHDR, len(elf.sections) * elf.shentsize)]
+    if ssym:
+        md += [(MD | SSYM, 4), (MD | ESYM, 4)]
+    if hasattr(elf, 'dynamic'):
+        md.append((MD | DYNAMIC, 4))
+    return bytes(out), md, low
+
+
 def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
     """dict of expected report pieces for a FreeBSD probe case.
 
@@ -171,11 +200,15 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
             continue
         pos = roundup(pos, PAGE)
         md, ko = [], None
-        if data[:4] == b'\x7fELF' and 'type' not in mopts:  # an amd64 .ko, laid out by section
+        if data[:4] == b'\x7fELF' and 'type' not in mopts and amd64:  # laid out by section
             ko = ko_report(data, pos)
             data, shdrs = ko_image(data)
             mopts['type'] = 'elf obj module'
             md = [(MD | ELFHDR, 64), (MD | SHDR, shdrs)]
+        elif data[:4] == b'\x7fELF' and 'type' not in mopts:  # i386: a shared object by segments
+            data, md, low = shared_image(data)
+            pos += low
+            mopts['type'] = 'elf module'
         mtype = mopts.get('type', 'raw')
         mname = mtype if mtype == '/boot/zfs/zpool.cache' else (mopts.get('name') or path or 'module%d' % index)
         margs = ' '.join(w for w in args.split() if not w.startswith(('type=', 'name=')))

@@ -51,6 +51,8 @@ class Elf:
                 p_type, flags, off, vaddr, paddr, filesz, memsz, align = f
             if p_type == 1:
                 self.segments.append(dict(vaddr=vaddr, memsz=memsz, filesz=filesz, flags=flags, offset=off))
+            if p_type == 2 and not hasattr(self, 'dynamic'):
+                self.dynamic = vaddr  # PT_DYNAMIC
         self.sections = []
         for i in range(shnum):
             f = struct.unpack_from(sh_fmt, data, shoff + i * shentsize)

@@ -98,6 +98,8 @@ def boot_cases(build):
              b'hint.uart.0.port="0x3F8"\n  kern.hz=100  \n\nhint.uart.0.flags=0x10\n')
     with open(os.path.join(build, 'test-kmod.ko'), 'rb') as f:
         kmod = ('zfs.ko', '', f.read())
+    with open(os.path.join(build, 'test-kmod-i386.ko'), 'rb') as f:
+        kmod_i386 = ('zfs.ko', '', f.read())
     md_image = ('mfsroot', 'type=md_image', module_bytes(4, 20000))
     for loader in ('qemu', 'grub'):
         for probe in ('freebsd-i386', 'freebsd-amd64'):
@@ -118,6 +120,8 @@ def boot_cases(build):
             ]
         cases.append(Case('%s/freebsd-amd64/kmod' % loader, loader, 'freebsd-amd64', kernel_args='-s',
                           modules=[kmod, md_image]))
+        cases.append(Case('%s/freebsd-i386/kmod' % loader, loader, 'freebsd-i386', kernel_args='-s',
+                          modules=[kmod_i386, md_image]))
     cases += [Case('grub/%s/framebuffer' % p, 'grub', p, video=True) for p in ('freebsd-i386', 'freebsd-amd64')]
     cases += [
         # options on mbchain's line, the kernel's string winning where both speak

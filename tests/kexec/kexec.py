@@ -27,30 +27,31 @@ linux-image-cloud-amd64 depends on, kexec-tools and the libraries it pulls in th
 lacks (libxen*), busybox-static.  Nothing is installed on the host (installing kexec-tools sets
 LOAD_KEXEC=true in /etc/default/kexec).  Delete the folder to fetch again.
 
-What kexec-tools 2.0.25 (Debian 12) hands a Multiboot kernel as its memory map, from
-kexec/arch/i386/kexec-x86-common.c, kexec/firmware_memmap.c, kexec-multiboot-x86.c, checked
-against what the probe receives in this test:
-  1. The ranges are Linux's /sys/firmware/memmap (get_memory_ranges_sysfs), i.e. the BIOS
-     E820 as Linux first saw it (e820_table_firmware), end inclusive.  For QEMU this is
-     tests/run.py's qemu_e820() exactly; the test prints it from the VM and checks that.
-     Type names: "System RAM" -> RAM, "ACPI Tables" -> ACPI, "ACPI Non-volatile Storage" ->
-     NVS, "Reserved" (Linux 6.1 spells it with a capital R, kexec-tools compares with
-     "reserved" and warns "Unknown type (Reserved)") and anything else -> reserved.
-  2. Sorted by start; overlapping ranges of one type are merged (fixup_memory_ranges).
-  3. "Don't report the interrupt table as ram": the first RAM range starting below 0x100
-     starts at 0x100 instead (get_memory_ranges).
-  4. multiboot-x86 writes each range as base = start, length = end - start: the inclusive end
-     makes every entry ONE BYTE SHORT (the low RAM entry is [0x100, 0x9fbff), not
-     [0, 0x9fc00)); RAM is type 1, every other range type KEXEC_MULTIBOOT_OTHER_TYPE below.
-  5. mem_lower = the end (inclusive) of the RAM range starting at or below 64 KiB, mem_upper =
-     end - 1 MiB of the RAM range at 1 MiB, in KiB (>> 10): 638 and extmem - 1 for QEMU.
-  6. The map buffer itself is placed bottom-up in free RAM, in practice at physical 0 - in the
-     page the map no longer calls RAM (3.); mbchain copes (tests/forge mmap_at_zero).
+What kexec-tools 2.0.25 (Debian 12) hands a Multiboot kernel as its memory map (upstream
+kexec/firmware_memmap.c, kexec/arch/i386/kexec-x86-common.c get_memory_ranges(),
+kexec-multiboot-x86.c multiboot_x86_load()), confirmed by what the probe receives here:
+  1. The ranges are Linux's /sys/firmware/memmap (get_memory_ranges_sysfs): the BIOS E820
+     as Linux first saw it (e820_table_firmware, before Linux's own reservations), end
+     inclusive.  For QEMU that is tests/run.py's qemu_e820() exactly: the VM prints it and
+     the test checks it.  Type names: "System RAM" -> RAM, "ACPI Tables" -> ACPI,
+     "ACPI Non-volatile Storage" -> NVS, "Reserved" and anything else -> reserved.
+  2. Sorted by start; overlapping ranges of one type merged (fixup_memory_ranges).
+  3. "Don't report the interrupt table as ram": the first RAM range starting below
+     REALMODE_IVT_END (0x400) starts at 0x400 instead.  So [0, 0x400) is in no entry at all:
+     not RAM, not reserved - a hole (older kexec-tools used 0x100).
+  4. Each range becomes base = start, length = end - start + 1 (exact), type RAM -> 1,
+     ACPI -> 3, NVS -> 4, everything else -> 2.  (QEMU's SeaBIOS E820 has no ACPI or NVS
+     entry, so only 1 and 2 are observed here; 3 and 4 are from the source.)
+  5. mem_lower = (inclusive end of the RAM range starting at or below 64 KiB) >> 10 and
+     mem_upper = (inclusive end of the RAM range holding 1 MiB - 1 MiB) >> 10: the inclusive
+     end makes both round down, one KiB short of the map (638 instead of 639 KiB; extmem - 1).
+  6. The map buffer, the MBI and small modules are placed bottom-up in free RAM (the map at
+     physical 0 when the hole of 3. is free); at most 16 kexec segments.
 mbchain passes the map on after sorting and cleaning it (src/memmap.c: drop empty entries,
-most restrictive type wins an overlap, merge neighbours of one type); so the MEMMAP record the
-probe receives is kexec_memmap(qemu_e820(...)) run through the same cleaning
-(tests/forge/cases.py sanitize(), an independent Python copy), and basemem/extmem are
-mem_lower/mem_upper (the MIS has MB_INFO_MEMORY).
+most restrictive type wins an overlap, merge neighbours of one type); so the MEMMAP record is
+kexec_memmap(qemu_e820(...)) through the same cleaning (tests/forge/cases.py sanitize(), an
+independent Python copy), and basemem/extmem are mem_lower/mem_upper (the MIS has
+MB_INFO_MEMORY, which mbchain prefers to the map).
 """
 import argparse
 import concurrent.futures
@@ -81,9 +82,7 @@ EXIT_INIT_FAIL = (0x20 << 1) | 1    # /init: kload returned, or a step before it
 RAM_MIB = 512
 TIMEOUT_S = 90
 
-# kexec-tools 2.0.25's type for every non-RAM range (fact 4 in the docstring); the test
-# confirms it (a wrong value shows as a MEMMAP difference naming the type received).
-KEXEC_MULTIBOOT_OTHER_TYPE = 0xbad
+REALMODE_IVT_END = 0x400  # kexec-tools' "interrupt table" (fact 3)
 
 CASES = [
     ('netbsd-i386/flags-root-module', 'kload -e: NetBSD/i386 probe, -s root=wd0a, an rnd module'),
@@ -128,16 +127,16 @@ def kexec_ranges(sysfs):
         else:
             out.append((s, e, k))
     for i, (s, e, k) in enumerate(out):  # "Don't report the interrupt table as ram"
-        if k == 'ram' and s < 0x100:
-            out[i] = (0x100, e, k)
+        if k == 'ram' and s < REALMODE_IVT_END:
+            out[i] = (REALMODE_IVT_END, e, k)
             break
     return out
 
 
-def kexec_memmap(e820, other_type=KEXEC_MULTIBOOT_OTHER_TYPE):
+def kexec_memmap(e820):
     """The Multiboot memory map kexec -l --type multiboot-x86 builds: (base, length, type)."""
-    return [(s, e - s, 1 if k == 'ram' else other_type)
-            for s, e, k in kexec_ranges(sysfs_memmap(e820))]
+    types = {'ram': 1, 'acpi': 3, 'nvs': 4}
+    return [(s, e - s + 1, types.get(k, 2)) for s, e, k in kexec_ranges(sysfs_memmap(e820))]
 
 
 def kexec_mem_sizes(e820):
@@ -148,6 +147,7 @@ def kexec_mem_sizes(e820):
             continue
         if s <= 64 * 1024 and e > lower:
             lower = e
+            s = 0  # as kexec-tools does (range[i].start = 0) before the next test
         if s <= 0x100000 and e > upper + 0x100000:
             upper = e - 0x100000
     return lower >> 10, upper >> 10
