@@ -2,12 +2,14 @@
  * boot.c - see boot.h.  The only file that knows the order of the stages.
  */
 #include "boot.h"
+#include "../multiboot.h"
 #include "boot_request.h"
 #include "elf.h"
 #include "freebsd.h"
 #include "handoff.h"
 #include "layout.h"
 #include "log.h"
+#include "mbpass.h"
 #include "mis.h"
 #include "netbsd.h"
 #include "options.h"
@@ -25,6 +27,7 @@ static struct kernel_image kernel;
 static struct handoff handoff;
 static struct netbsd_plan netbsd;
 static struct freebsd_plan freebsd;
+static struct mbpass_plan mbpass;
 static struct free_ram free_ram;
 struct boot_result boot_last_result;
 
@@ -34,7 +37,9 @@ static const char *os_name(enum target_os os)
 	return names[os];
 }
 
-static enum target_os detect_os(const struct kernel_image *img, enum target_os forced)
+/* NetBSD by its ident note, FreeBSD by its OSABI, else a Multiboot kernel by its header
+ * (NetBSD/i386 kernels carry a Multiboot header too: the note decides first). */
+static enum target_os detect_os(const struct kernel_image *img, bool has_mb_header, enum target_os forced)
 {
 	if (forced != OS_AUTO)
 		return forced;
@@ -42,8 +47,10 @@ static enum target_os detect_os(const struct kernel_image *img, enum target_os f
 		return OS_NETBSD;
 	if (img->osabi == ELFOSABI_FREEBSD)
 		return OS_FREEBSD;
+	if (has_mb_header)
+		return OS_MULTIBOOT;
 	fail("name the kernel's OS with mbchain.os=netbsd (or freebsd, multiboot)",
-	     "boot: kernel has no NetBSD ident note and is not FreeBSD (OSABI %u)", img->osabi);
+	     "boot: kernel has no NetBSD ident note, is not FreeBSD (OSABI %u) and has no Multiboot header", img->osabi);
 }
 
 static void print_plan(const struct handoff *h, const struct copy_entry *list, uint32_t count,
@@ -134,17 +141,25 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 		fail("mbchain.kernel= counts modules from 0", "boot: mbchain.kernel=%u but only %u modules",
 		     options.kernel_module, request.module_count);
 	const struct boot_module *km = &request.modules[options.kernel_module];
-	elf_parse(km->start_pa, km->len, &kernel);
-
-	enum target_os os = detect_os(&kernel, options.os);
-	log_info("boot: kernel is module %u, ELF%u, OS %s", options.kernel_module, kernel.elf_class, os_name(os));
+	struct mb_kernel_header mb_header;
+	bool has_mb_header = mbpass_find_header(km, &mb_header);
+	enum target_os os;
+	if (has_mb_header && (mb_header.flags & MB_HEADER_AOUT_KLUDGE) && options.os == OS_AUTO) {
+		os = OS_MULTIBOOT; /* the a.out kludge: its header, not an ELF header, says how to load it */
+	} else {
+		elf_parse(km->start_pa, km->len, &kernel);
+		os = detect_os(&kernel, has_mb_header, options.os);
+	}
+	log_info("boot: kernel is module %u, OS %s", options.kernel_module, os_name(os));
+	if (os == OS_MULTIBOOT && !has_mb_header)
+		fail("mbchain.os=multiboot needs a kernel with a Multiboot header",
+		     "boot: the kernel has no Multiboot header in its first 8 KiB");
 	if (os == OS_NETBSD)
 		netbsd_plan(&request, &options, &kernel, &netbsd, &handoff);
 	else if (os == OS_FREEBSD)
 		freebsd_plan(&request, &options, &kernel, &freebsd, &handoff);
 	else
-		fail("Multiboot passthrough is not built yet; boot a NetBSD or FreeBSD kernel",
-		     "boot: no %s target", os_name(os));
+		mbpass_plan(&request, &options, km, &mb_header, &kernel, &mbpass, &handoff);
 
 	platform_stub_code(&stub_code_len);
 	unsigned stub_block = handoff_add_block(&handoff, "handoff stub",
@@ -156,7 +171,9 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	layout_place_blocks(&free_ram, &handoff);
 	if (os == OS_NETBSD)
 		netbsd_build(&request, &options, &kernel, &netbsd, &handoff);
-	else
+	else if (os == OS_FREEBSD)
 		freebsd_build(&request, &options, &kernel, &freebsd, &handoff);
+	else
+		mbpass_build(&request, &options, &mbpass, &handoff);
 	install_stub_and_enter(&handoff, stub_block, stub_code_len);
 }

@@ -21,7 +21,7 @@ struct field {
 struct elf_layout {
 	uint32_t ehsize, phentsize, shentsize;
 	struct field e_entry, e_phoff, e_shoff, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
-	struct field p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz;
+	struct field p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz, p_paddr;
 	struct field sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign,
 		sh_entsize;
 };
@@ -29,14 +29,14 @@ struct elf_layout {
 static const struct elf_layout layout32 = {
 	52, 32, 40,
 	{ 24, 4 }, { 28, 4 }, { 32, 4 }, { 42, 2 }, { 44, 2 }, { 46, 2 }, { 48, 2 }, { 50, 2 },
-	{ 0, 4 }, { 24, 4 }, { 4, 4 }, { 8, 4 }, { 16, 4 }, { 20, 4 },
+	{ 0, 4 }, { 24, 4 }, { 4, 4 }, { 8, 4 }, { 16, 4 }, { 20, 4 }, { 12, 4 },
 	{ 0, 4 }, { 4, 4 }, { 8, 4 }, { 12, 4 }, { 16, 4 }, { 20, 4 }, { 24, 4 }, { 28, 4 }, { 32, 4 }, { 36, 4 },
 };
 
 static const struct elf_layout layout64 = {
 	64, 56, 64,
 	{ 24, 8 }, { 32, 8 }, { 40, 8 }, { 54, 2 }, { 56, 2 }, { 58, 2 }, { 60, 2 }, { 62, 2 },
-	{ 0, 4 }, { 4, 4 }, { 8, 8 }, { 16, 8 }, { 32, 8 }, { 40, 8 },
+	{ 0, 4 }, { 4, 4 }, { 8, 8 }, { 16, 8 }, { 32, 8 }, { 40, 8 }, { 24, 8 },
 	{ 0, 4 }, { 4, 4 }, { 8, 8 }, { 16, 8 }, { 24, 8 }, { 32, 8 }, { 40, 4 }, { 44, 4 }, { 48, 8 }, { 56, 8 },
 };
 
@@ -158,6 +158,7 @@ static void read_segments(struct kernel_image *img)
 			fail(hint_kernel, "elf: more than %u loadable segments", ELF_MAX_SEGMENTS);
 		struct kernel_segment *s = &img->segments[img->segment_count++];
 		s->va = get(ph, l->p_vaddr);
+		s->paddr = get(ph, l->p_paddr);
 		s->file_offset = off;
 		s->file_len = filesz;
 		s->mem_len = memsz;
@@ -277,9 +278,15 @@ void elf_assign_pa(struct kernel_image *img, uint64_t va_mask, uint64_t va_offse
 	img->start_pa = UINT64_MAX;
 	img->end_pa = 0;
 	img->entry_pa = (img->entry_va & va_mask) - va_offset;
+	for (unsigned i = 0; i < img->segment_count && img->load_by_paddr; i++) {
+		/* Multiboot (GRUB's multiboot_elfxx.c): a virtual entry moves with its segment. */
+		const struct kernel_segment *s = &img->segments[i];
+		if (img->entry_va >= s->va && img->entry_va - s->va < s->mem_len)
+			img->entry_pa = s->paddr + (img->entry_va - s->va);
+	}
 	for (unsigned i = 0; i < img->segment_count; i++) {
 		struct kernel_segment *s = &img->segments[i];
-		s->pa = (s->va & va_mask) - va_offset;
+		s->pa = img->load_by_paddr ? s->paddr : (s->va & va_mask) - va_offset;
 		if (s->pa >= PA_LIMIT_32 || s->mem_len > PA_LIMIT_32 - s->pa)
 			fail(hint_kernel, "elf: segment %u at 0x%llx (+0x%llx) passes 4 GiB", i, (unsigned long long)s->pa,
 			     (unsigned long long)s->mem_len);

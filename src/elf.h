@@ -36,6 +36,7 @@
 
 struct kernel_segment {
 	uint64_t va, pa; /* pa is set by elf_assign_pa */
+	uint64_t paddr; /* p_paddr as in the file */
 	uint64_t file_offset, file_len, mem_len;
 	uint32_t flags;
 };
@@ -57,6 +58,7 @@ struct kernel_image {
 	bool netbsd_note; /* has a NetBSD ident note (PT_NOTE or SHT_NOTE) */
 	uint32_t netbsd_version;
 	uint64_t entry_va, entry_pa;
+	bool load_by_paddr; /* elf_assign_pa takes p_paddr as the address (Multiboot kernels) */
 	bool has_dynamic;
 	uint64_t dynamic_va; /* p_vaddr of PT_DYNAMIC, unrelocated (FreeBSD's MODINFOMD_DYNAMIC) */
 	unsigned segment_count;
@@ -78,7 +80,8 @@ void elf_parse_shared(uint32_t file_pa, uint32_t file_len, struct kernel_image *
  * neither writable nor executable); fails when none is left. */
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags));
 
-/* Give every segment pa = (va & va_mask) - va_offset and the entry likewise; then check that
+/* Give every segment pa = (va & va_mask) - va_offset and the entry likewise (or, with
+ * load_by_paddr, pa = p_paddr and the entry moved with its segment); then check that
  * segments do not overlap, stay below 4 GiB, lie in RAM of the sanitised map, and that the
  * entry lies in an executable segment. */
 void elf_assign_pa(struct kernel_image *img, uint64_t va_mask, uint64_t va_offset, const struct mem_range *map,

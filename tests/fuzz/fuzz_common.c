@@ -106,7 +106,12 @@ _Noreturn void fz_bug_at(const char *file, int line, const char *fmt, ...)
 
 int fz_run(void (*fn)(void *), void *arg)
 {
+	static int show = -1;
+	if (show < 0)
+		show = getenv("FUZZ_SHOW") != NULL;
 	int r = host_run(fn, arg);
+	if (show && r == HOST_FAILED)
+		fprintf(stderr, "fuzz: stage failed cleanly:\n%s", host_console_text());
 	if (r == HOST_ENTERED)
 		fz_bug("a stage entered the stub");
 	if (r == HOST_FAILED && !strstr(host_console_text(), "mbchain: error: "))

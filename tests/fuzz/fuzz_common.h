@@ -42,7 +42,9 @@ void fz_dirty(uint64_t pa, uint64_t len);
 /* host_put + fz_dirty. */
 void fz_put(uint64_t pa, const void *data, size_t len);
 
-/* Run fn(arg) under host_run; HOST_ENTERED is a bug here (no harness enters a stub). */
+/* Run fn(arg) under host_run; HOST_ENTERED is a bug here (no harness enters a stub), and so is
+ * a stop without an error line.  With FUZZ_SHOW set in the environment, a clean failure prints
+ * the console (to see why a seed is refused). */
 int fz_run(void (*fn)(void *), void *arg);
 
 /* Little-endian readers of an input with a cursor; past the end they read zeros. */

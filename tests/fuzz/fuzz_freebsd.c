@@ -7,10 +7,11 @@
  *   1: a fixed amd64 kernel and the payload as a second module, a .ko (bit 2 set: named by
  *      type="elf obj module"; clear: recognised by its ELF magic);
  *   2: a fixed amd64 kernel and the payload as a type=env module (loader.conf lines);
- *   3: a fixed i386 kernel and the payload as a raw module with arguments.
+ *   3: a fixed i386 kernel and the payload as a second module: bit 2 set, an i386 .ko (shared
+ *      object, recognised by its ELF magic); clear, a raw type=md_image module with arguments.
  * Bit 3: no verbose output.  Bits 4-5 pick the command line.
- * Checks: the handoff (fuzz_common.c), the metadata chain (records inside md_len, ending with
- * MODINFO_END), the environment (NUL-terminated strings, an empty one last), the page tables or
+ * Checks: the handoff (fuzz_common.c), every piece before kernend, the metadata chain (records
+ * inside md_len, ending with MODINFO_END), the environment (NUL-terminated strings, an empty one last), the page tables or
  * i386 bootinfo block, the stack words, and the final image after the copy list.
  */
 #include <stdlib.h>
@@ -82,9 +83,9 @@ static size_t make_kernel(unsigned cls, uint8_t *out, size_t cap)
 static void check_metadata(void)
 {
 	const struct block *b = &h.blocks[plan.scratch_block];
-	uint64_t md = b->pa + 2 * plan.word, pos = 0;
+	uint64_t md = b->pa, pos = 0;
 	bool end = false;
-	FZ_CHECK(2 * plan.word + plan.md_len + plan.env_len <= b->len);
+	FZ_CHECK(plan.md_len + plan.env_len <= b->len);
 	while (pos + 8 <= plan.md_len) {
 		uint32_t type = host_r32(md + pos), len = host_r32(md + pos + 4);
 		FZ_CHECKF(pos + 8 + len <= plan.md_len, "metadata record 0x%x at +0x%llx (%u bytes) runs off", type,
@@ -143,7 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mods[1] = (struct fz_module){ second_pa, payload, plen, "/boot/device.hints type=env" };
 		break;
 	default:
-		mods[1] = (struct fz_module){ second_pa, payload, plen, "/boot/mfsroot type=md_image  x=1\ty" };
+		mods[1] = (struct fz_module){ second_pa, payload, plen,
+					      mode & 4 ? "/boot/kernel/fuzz.ko" : "/boot/mfsroot type=md_image  x=1\ty" };
 		break;
 	}
 	FZ_CHECK(fz_machine(cmdlines[(mode >> 4) & 3], "qemu", mods, 2, &req) == HOST_RETURNED);

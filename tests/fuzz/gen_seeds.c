@@ -85,6 +85,34 @@ static size_t ko(void)
 	return eg_build(&g, buf, sizeof(buf));
 }
 
+/* A FreeBSD/i386 .ko: a shared object with text and data+bss segments, PT_DYNAMIC, symbols. */
+static size_t shared_ko(void)
+{
+	static uint8_t sym[3 * 16], dyn[16];
+	static const char strs[] = "\0fuzz_modevent\0fuzz_data";
+	struct elfgen g;
+	memset(&g, 0, sizeof(g));
+	memset(sym, 0, sizeof(sym));
+	wr(sym + 16, 1, 4), wr(sym + 20, 0x10, 4), wr(sym + 24, 16, 4), sym[28] = 0x12, wr(sym + 30, 1, 2);
+	wr(sym + 32, 15, 4), wr(sym + 36, 0x1000, 4), wr(sym + 40, 8, 4), sym[44] = 0x11, wr(sym + 46, 2, 2);
+	wr(dyn, 0, 8); /* DT_NULL */
+	g.cls = 32;
+	g.type = 3; /* ET_DYN */
+	g.machine = 3;
+	g.osabi = 9;
+	g.entry = 0;
+	g.nseg = 3;
+	g.seg[0] = (struct eg_seg){ 1, 5, 0, 0x200, 0x200, NULL, 0 };
+	g.seg[1] = (struct eg_seg){ 1, 6, 0x1000, 0x40, 0x100, NULL, 0 };
+	g.seg[2] = (struct eg_seg){ 2, 6, 0x1000, 0x10, 0x10, dyn, 0 };
+	g.nsec = 4;
+	g.sec[0] = (struct eg_sec){ ".text", 1, 6, 0, NULL, 0x200, 0, 0, 16, 0, 0, 0, 0, 0 };
+	g.sec[1] = (struct eg_sec){ ".data", 1, 3, 0x1000, NULL, 0x40, 0, 0, 8, 0, 1, 0, 0, 0 };
+	g.sec[2] = (struct eg_sec){ ".symtab", 2, 0, 0, sym, sizeof(sym), 4, 1, 4, 16, -1, 0, 0, 0 };
+	g.sec[3] = (struct eg_sec){ ".strtab", 3, 0, 0, (const uint8_t *)strs, sizeof(strs), 0, 0, 1, 0, -1, 0, 0, 0 };
+	return eg_build(&g, buf, sizeof(buf));
+}
+
 int main(int argc, char **argv)
 {
 	size_t n;
@@ -119,5 +147,8 @@ int main(int argc, char **argv)
 	save("elf", "freebsd-amd64.ko", 0, 0, buf, n);
 	save("freebsd", "ko-by-magic", 0x01, 1, buf, n);
 	save("freebsd", "ko-by-type", 0x05, 1, buf, n);
+	n = shared_ko();
+	save("elf", "freebsd-i386.ko", 0, 0, buf, n);
+	save("freebsd", "ko-i386-shared", 0x07, 1, buf, n);
 	return 0;
 }

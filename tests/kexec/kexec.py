@@ -168,7 +168,7 @@ def cache_dir():
     base = os.environ.get('MBCHAIN_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'mbchain')
     base = os.path.abspath(base)
     if os.path.commonpath([base, ROOT]) == ROOT:
-        raise Skip('MBCHAIN_CACHE=%s lies inside the repository; choose a folder outside it' % base)
+        raise ValueError('MBCHAIN_CACHE=%s lies inside the repository; choose a folder outside it' % base)
     return os.path.join(base, 'kexec')
 
 
@@ -177,21 +177,27 @@ def _run(argv, cwd=None, timeout=600):
                           text=True, timeout=timeout)
 
 
-def _installed(pkg):
-    p = _run(['dpkg-query', '-W', '-f', '${db:Status-Status}', pkg])
-    return p.returncode == 0 and p.stdout.strip() == 'installed'
+def _installed(pkgs):
+    """The subset of pkgs installed on the host (one dpkg-query call)."""
+    p = _run(['dpkg-query', '-W', '-f', '${Package} ${db:Status-Status}\n'] + list(pkgs))
+    return {l.split()[0] for l in p.stdout.splitlines() if l.endswith(' installed')}
 
 
-def _depends(pkg):
+def _depends(pkgs):
+    """{package: [packages it Depends/Pre-Depends on]} (one apt-cache call, virtual ones left out)."""
     p = _run(['apt-cache', 'depends', '--no-recommends', '--no-suggests', '--no-conflicts',
-              '--no-breaks', '--no-replaces', '--no-enhances', pkg])
+              '--no-breaks', '--no-replaces', '--no-enhances'] + list(pkgs))
     if p.returncode != 0:
-        raise Skip('apt-cache depends %s failed: %s' % (pkg, p.stdout.strip().splitlines()[-1:]))
-    deps = []
+        raise Skip('apt-cache depends %s failed: %s' % (' '.join(pkgs), p.stdout.strip().splitlines()[-1:]))
+    deps, cur = {}, None
     for line in p.stdout.splitlines():
+        if not line.startswith(' '):
+            cur = line.strip()
+            deps[cur] = []
+            continue
         m = re.match(r'\s*\|?(?:Pre)?Depends: ([^<\s]+)$', line)
-        if m:
-            deps.append(m.group(1))
+        if m and cur:
+            deps[cur].append(m.group(1))
     return deps
 
 
@@ -200,12 +206,30 @@ def _download(pkgs, dest):
     p = _run(['apt-get', 'download', '-q'] + pkgs, cwd=dest)
     if p.returncode != 0:
         errs = [l for l in p.stdout.splitlines() if l.startswith(('E:', 'Err', 'W: Failed'))]
-        raise Skip('apt-get download %s failed (no network or no package lists?): %s' %
-                   (' '.join(pkgs), (errs or p.stdout.strip().splitlines() or ['?'])[-1]))
+        raise Skip('apt-get download of %d packages (%s, ...) failed - no network or no package '
+                   'lists? %s' % (len(pkgs), pkgs[0], (errs or p.stdout.strip().splitlines() or ['?'])[-1]))
+
+
+_fetched = {}
+_fetch_lock = threading.Lock()
 
 
 def fetch(log=lambda s: None):
-    """The cached third-party tree; downloads it on first use.  Returns a dict of paths."""
+    """The cached third-party tree; downloads it on first use.  Returns a dict of paths.
+    One attempt per process: a failure (Skip) is remembered for the other cases."""
+    with _fetch_lock:
+        if 'error' in _fetched:
+            raise _fetched['error']
+        if 'info' not in _fetched:
+            try:
+                _fetched['info'] = _fetch(log)
+            except (Skip, ValueError) as e:
+                _fetched['error'] = e
+                raise
+        return _fetched['info']
+
+
+def _fetch(log):
     kdir = cache_dir()
     os.makedirs(kdir, exist_ok=True)
     ready = os.path.join(kdir, 'ready.json')
@@ -222,7 +246,8 @@ def fetch(log=lambda s: None):
         debs = tempfile.mkdtemp(prefix='debs-', dir=kdir)
         root = os.path.join(kdir, 'root')
         try:
-            kdeps = [d for d in _depends('linux-image-cloud-amd64') if d.startswith('linux-image-')]
+            kdeps = [d for d in _depends(['linux-image-cloud-amd64']).get('linux-image-cloud-amd64', [])
+                     if d.startswith('linux-image-')]
             if not kdeps:
                 raise Skip('linux-image-cloud-amd64 depends on no linux-image-* package '
                            '(apt-get update?)')
@@ -230,13 +255,12 @@ def fetch(log=lambda s: None):
             # libraries the host has are taken from the host by ldd below.
             wanted, todo, seen = ['kexec-tools'], ['kexec-tools'], {'kexec-tools'}
             while todo:
-                for d in _depends(todo.pop()):
-                    if d in seen or not d.startswith('lib'):
-                        continue
-                    seen.add(d)
-                    if not _installed(d):
-                        wanted.append(d)
-                        todo.append(d)
+                new = sorted({d for ds in _depends(todo).values() for d in ds
+                              if d not in seen and d.startswith('lib')})
+                seen.update(new)
+                have = _installed(new) if new else set()
+                todo = [d for d in new if d not in have]
+                wanted += todo
             pkgs = [kdeps[0], 'busybox-static'] + wanted
             log('kexec: downloading %s' % ' '.join(pkgs))
             _download(pkgs, debs)
@@ -568,17 +592,22 @@ def run_case(name, build, verbose=False):
         info = fetch()
     except Skip as e:
         return -1, 'SKIP', ['SKIP: %s' % e]
+    except ValueError as e:
+        return -1, '-', ['harness: %s' % e]
     tmp = tempfile.mkdtemp(prefix='mbchain-kexec-')
     try:
         initrd = build_initramfs(name, build, info, tmp)
         rc, lines, e9 = boot(info, initrd, tmp, verbose)
         if name in BOOT:
             problems = judge_boot(name, build, rc, lines, e9)
-            t_exec = next((t for t, s in lines if s == 'kexec-test: exec'), None)
+            # "kload: executing now" is printed just before kload runs kexec -e
+            t_kload = next((t for t, s in lines if s == 'kexec-test: exec'), None)
+            t_exec = next((t for t, s in lines if s.startswith('kload: executing now')), None)
             t_probe = next((t for t, s in lines if s.startswith('probe:')), None)
             timing = ''
             if t_exec is not None and t_probe is not None:
-                timing = ', kexec -e -> probe %.0f ms' % ((t_probe - t_exec) * 1000)
+                timing = ', kexec -e -> probe %.0f ms (kload -e -> probe %.0f ms)' % (
+                    (t_probe - t_exec) * 1000, (t_probe - t_kload) * 1000)
             t_init = next((t for t, s in lines if s == 'kexec-test: init up'), None)
             if t_init is not None:
                 timing += ', Linux -> /init %.1f s' % t_init
@@ -606,7 +635,7 @@ def main():
     t0 = time.time()
     try:
         fetch(log=print)
-    except Skip:
+    except (Skip, ValueError):
         pass  # each case reports it
     failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(args.j) as pool:

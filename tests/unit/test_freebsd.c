@@ -7,6 +7,7 @@
  * words, the i386 struct bootinfo and stack words, an amd64 .ko laid out section by section
  * (stand/common/load_elf_obj.c), and the error lines.
  */
+#include <stdio.h>
 #include "elf.h"
 #include "elfgen.h"
 #include "freebsd.h"
@@ -115,7 +116,7 @@ static void fb_ko(void)
 		ko.text[i] = (uint8_t)(0x90 + i);
 	for (unsigned i = 0; i < sizeof(ko.data); i++)
 		ko.data[i] = (uint8_t)(0xd0 + i);
-	memcpy(ko.comment, "GCC: (kmod) 1.2.3", 0x13);
+	memcpy(ko.comment, "GCC: (kmod) 1.2.3.4", 0x13);
 	for (unsigned i = 0; i < sizeof(ko.rela); i++)
 		ko.rela[i] = (uint8_t)(0x10 + i);
 	for (unsigned i = 0; i < sizeof(ko.rela2); i++)
@@ -143,12 +144,6 @@ static void fb_ko(void)
 	s->entsize = 24;
 	s = eg_add_sec(g, ".empty", SHT_PROGBITS);
 	s->flags = 6, s->addralign = 4;
-}
-
-static void load_ko(uint32_t index, const char *string)
-{
-	ko.len = eg_load(&ko.g, KO_PA);
-	req_module_set:;
 }
 
 /* ---- the machine -------------------------------------------------------------------------- */
@@ -551,8 +546,8 @@ TEST(freebsd_amd64_metadata_bytes)
 	ex_file("/boot/mfsroot", "md_image", "ro", 0x204000, MOD_LEN);
 	ex_end();
 	/* NAME 32 + TYPE 24 + ADDR 16 + SIZE 16 + ELFHDR 72 + SHDR 456 + SSYM/ESYM 32 + HOWTO 16 +
-	 * ENVP/KERNEND/MODULEP 48 + SMAP 88 + VBE_FB 56 + module 32+24+16+16+16 + END 8 */
-	CHECK_EQ(ex.len, 984);
+	 * ENVP/KERNEND/MODULEP 48 + SMAP 88 + VBE_FB 56 + module 24+24+16+16+16 + END 8 */
+	CHECK_EQ(ex.len, 960);
 	CHECK_MD(false);
 }
 
@@ -858,8 +853,8 @@ TEST(freebsd_no_acpi_no_symbols)
 	ex_reset(4);
 	ex_kernel("/boot/kernel/kernel", 0x400000, 0x3204);
 	ex_u32(T_HOWTO, 0);
-	ex_word(T_ENVP, 0x405000);
-	ex_word(T_KERNEND, 0x407000);
+	ex_word(T_ENVP, 0x406000); /* module [0x404000, 0x405234) */
+	ex_word(T_KERNEND, 0x408000);
 	ex_smap();
 	ex_file("module1", "md_image", NULL, 0x404000, MOD_LEN);
 	ex_end();
@@ -874,7 +869,15 @@ TEST(freebsd_kernel_past_1g)
 	reload_kernel();
 	/* end 0x40202000, symbols to 0x40202070, module at 0x40203000 (+0x1234), metadata at
 	 * 0x40205000, environment at 0x40206000, kernend 0x40207000 */
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: kernel, modules and metadata end at 0x40207000, past 1 GiB\n");
+	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: kernend 0x40207000 leaves the kernel too little of its first "
+				   "1 GiB (needs kernend + 0x200000 + 16 MiB below 1 GiB)\n");
+	/* i386: end 0x40402000, symbols to 0x40402050, module at 0x40403000, environment at
+	 * 0x40405000, metadata at 0x40406000, kernend 0x40407000 */
+	fixture(32, "GRUB 2.06", "", "", "type=md_image");
+	req.memmap[3].len = 0x7ff00000;
+	k.g.seg[1].memsz = 0x40000000;
+	reload_kernel();
+	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: kernel, modules and metadata end at 0x40407000, past 1 GiB\n");
 }
 
 /* ---- amd64 .ko ---------------------------------------------------------------------------- */
