@@ -73,6 +73,7 @@ $(BUILD)/obj:
 probes:
 	$(MAKE) -C tests/probes OUT=$(abspath $(BUILD))/probes CC=$(CC)
 	$(MAKE) -C tests/forge OUT=$(abspath $(BUILD))
+	$(MAKE) -C tests/passthrough OUT=$(abspath $(BUILD))
 
 # A stand-in FreeBSD/amd64 .ko (a relocatable object) for the boot tests.
 $(BUILD)/test-kmod.ko: tests/data/kmod.c | $(BUILD)/obj

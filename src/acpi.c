@@ -20,9 +20,9 @@ static uint8_t sum_bytes(const uint8_t *p, uint32_t len)
 
 static bool rsdp_at(uint64_t pa, struct acpi_rsdp *out)
 {
-	if (!phys_valid(pa, RSDP_V2_LEN))
+	if (!phys_valid(pa, RSDP_V1_LEN))
 		return false;
-	const uint8_t *p = phys_ptr(pa, RSDP_V2_LEN);
+	const uint8_t *p = phys_ptr(pa, RSDP_V1_LEN);
 	if (memcmp(p, "RSD PTR ", 8) != 0 || sum_bytes(p, RSDP_V1_LEN) != 0)
 		return false;
 	memset(out, 0, sizeof(*out));
@@ -30,23 +30,28 @@ static bool rsdp_at(uint64_t pa, struct acpi_rsdp *out)
 	out->revision = p[15];
 	memcpy(out->oem, p + 9, 6);
 	memcpy(&out->rsdt_pa, p + 16, 4);
-	if (out->revision >= 2) {
+	if (out->revision < 2)
+		return true;
+	/* Version 2: trust the extended fields only under a good extended checksum; otherwise the
+	 * version 1 fields are all there is. */
+	if (phys_valid(pa, RSDP_V2_LEN)) {
+		p = phys_ptr(pa, RSDP_V2_LEN);
 		memcpy(&out->length, p + 20, 4);
 		memcpy(&out->xsdt_pa, p + 24, 8);
-		/* A bad extended checksum leaves only the version 1 fields trustworthy. */
-		if (out->length < RSDP_V2_LEN || out->length > 4096 || !phys_valid(pa, out->length) ||
-		    sum_bytes(p, out->length) != 0) {
-			out->revision = 1;
-			out->xsdt_pa = 0;
-			out->length = 0;
-		}
+		if (out->length >= RSDP_V2_LEN && out->length <= 4096 && phys_valid(pa, out->length) &&
+		    sum_bytes(phys_ptr(pa, out->length), out->length) == 0)
+			return true;
 	}
+	out->revision = 1;
+	out->xsdt_pa = 0;
+	out->length = 0;
 	return true;
 }
 
 static bool scan(uint64_t start, uint64_t end, struct acpi_rsdp *out)
 {
-	for (uint64_t pa = start; pa + RSDP_V2_LEN <= end; pa += 16)
+	/* Every 16-byte slot whose first 20 bytes (the version 1 part) lie in the area. */
+	for (uint64_t pa = start; pa + RSDP_V1_LEN <= end; pa += 16)
 		if (rsdp_at(pa, out))
 			return true;
 	return false;

@@ -88,7 +88,7 @@ struct writer {
 
 static void emit(struct writer *w, const void *data, uint64_t len)
 {
-	if (w->base)
+	if (w->base && len) /* END records carry no data (and no pointer) */
 		memcpy(w->base + w->pos, data, len);
 	w->pos += len;
 }
@@ -677,8 +677,6 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 
 	plan->howto = freebsd_howto(opts->flags) | (opts->has_console ? console_howto(opts->console) : 0);
 	plan_kenv(req, opts, plan);
-	if (!plan->amd64)
-		plan->howto |= RB_BOOTINFO;
 
 	/* Measure, then place metadata and environment: bi_load64 puts the metadata first,
 	 * bi_load32 the environment. */
@@ -817,7 +815,7 @@ void freebsd_build(const struct boot_request *req, const struct options *opts, c
 		build_i386_bootinfo(req, plan, bi);
 		h->stack_word_count = 9;
 		memset(h->stack_words, 0, sizeof(h->stack_words));
-		h->stack_words[1] = plan->howto;
+		h->stack_words[1] = plan->howto | RB_BOOTINFO; /* only on the stack: bootinfo32.c */
 		h->stack_words[6] = (uint32_t)bi->pa;
 		h->stack_words[7] = (uint32_t)plan->modulep_pa;
 		h->stack_words[8] = (uint32_t)plan->kernend_pa;

@@ -4,6 +4,7 @@
  */
 #include "mbpass.h"
 #include "../multiboot.h"
+#include "fmt.h"
 #include "log.h"
 #include "memmap.h"
 #include "platform.h"
@@ -83,14 +84,41 @@ static void kludge_image(const struct boot_request *req, const struct boot_modul
 	elf_assign_pa(img, ~0ull, 0, req->memmap, req->memmap_count);
 }
 
+/* The path word our strings carry when our loader gave none (GRUB 2): most Multiboot kernels
+ * drop the first word of their command line as the image name unless the loader's name says
+ * GRUB 2 (Xen's cmdline_cook), and we name ourselves "mbchain".  NULL when none is needed. */
+static const char *path_word(const struct boot_request *req, const struct options *opts, uint32_t module_index,
+			     char *buf, size_t cap)
+{
+	struct module_options mo;
+	if (options_loader_gives_paths(req->loader_name))
+		return NULL;
+	options_parse_module(req->modules[module_index].string, req->loader_name, &mo);
+	if (mo.has_name)
+		str_copy(buf, cap, mo.name, sizeof(mo.name));
+	else if (module_index == opts->kernel_module && opts->has_name)
+		str_copy(buf, cap, opts->name, sizeof(opts->name));
+	else
+		fmt_format(buf, cap, module_index == opts->kernel_module ? "/kernel" : "/module%u", module_index);
+	return buf;
+}
+
+/* Bytes a module's string takes in the new MIS, NUL included. */
+static uint32_t string_len(const struct boot_request *req, const struct options *opts, uint32_t index)
+{
+	char buf[OPT_TEXT_MAX];
+	const char *path = path_word(req, opts, index, buf, sizeof(buf));
+	return (uint32_t)strlen(req->modules[index].string) + 1 + (path ? (uint32_t)strlen(path) + 1 : 0);
+}
+
 /* Bytes of the new MIS block: the structure, the map, the module list and every string. */
-static uint32_t mis_len(const struct boot_request *req, const struct boot_module *km, const struct mbpass_plan *plan)
+static uint32_t mis_len(const struct boot_request *req, const struct options *opts, const struct mbpass_plan *plan)
 {
 	uint32_t len = sizeof(struct mb_info) + req->memmap_count * sizeof(struct mb_mmap_entry) +
 		       plan->module_count * sizeof(struct mb_module);
-	len += (uint32_t)strlen(km->string) + 1 + sizeof(LOADER_NAME);
+	len += string_len(req, opts, opts->kernel_module) + sizeof(LOADER_NAME);
 	for (uint32_t i = 0; i < plan->module_count; i++)
-		len += (uint32_t)strlen(req->modules[plan->module_index[i]].string) + 1;
+		len += string_len(req, opts, plan->module_index[i]);
 	return len;
 }
 
@@ -125,7 +153,7 @@ void mbpass_plan(const struct boot_request *req, const struct options *opts, con
 		handoff_add_piece(h, PIECE_COPY, pos, m->start_pa, m->len, "module");
 		pos += m->len;
 	}
-	plan->mis_len = mis_len(req, km, plan);
+	plan->mis_len = mis_len(req, opts, plan);
 	plan->mis_block = handoff_add_block(h, "boot information", plan->mis_len, 8, PA_LIMIT_32);
 	h->stack_block = handoff_add_block(h, "kernel stack", STACK_LEN, 16, PA_LIMIT_32);
 	h->stack_word_count = 0;
@@ -138,14 +166,29 @@ void mbpass_plan(const struct boot_request *req, const struct options *opts, con
 		 (unsigned long long)pos);
 }
 
-/* Append a NUL-terminated string at *cursor; returns its physical address. */
-static uint32_t put_string(uint8_t *base, uint32_t base_pa, uint32_t *cursor, const char *s)
+/* Append module `index`'s string (after a path word when one is needed) at *cursor; returns
+ * its physical address. */
+static uint32_t put_string(uint8_t *base, uint32_t base_pa, uint32_t *cursor, const char *prefix, const char *s)
 {
 	uint32_t at = *cursor;
+	if (prefix) {
+		uint32_t n = (uint32_t)strlen(prefix);
+		memcpy(base + *cursor, prefix, n);
+		base[*cursor + n] = ' ';
+		*cursor += n + 1;
+	}
 	uint32_t len = (uint32_t)strlen(s) + 1;
-	memcpy(base + at, s, len);
+	memcpy(base + *cursor, s, len);
 	*cursor += len;
 	return base_pa + at;
+}
+
+static uint32_t put_module_string(const struct boot_request *req, const struct options *opts, uint32_t index,
+				  uint8_t *base, uint32_t base_pa, uint32_t *cursor)
+{
+	char buf[OPT_TEXT_MAX];
+	return put_string(base, base_pa, cursor, path_word(req, opts, index, buf, sizeof(buf)),
+			  req->modules[index].string);
 }
 
 void mbpass_build(const struct boot_request *req, const struct options *opts, struct mbpass_plan *plan,
@@ -178,12 +221,13 @@ void mbpass_build(const struct boot_request *req, const struct options *opts, st
 	for (uint32_t i = 0; i < plan->module_count; i++) {
 		const struct boot_module *m = &req->modules[plan->module_index[i]];
 		struct mb_module mod = { plan->module_pa[i], plan->module_pa[i] + m->len, 0, 0 };
-		mod.string_pa = put_string(base, base_pa, &cursor, m->string);
+		mod.string_pa = put_module_string(req, opts, plan->module_index[i], base, base_pa, &cursor);
 		memcpy(base + mods_at + i * sizeof(mod), &mod, sizeof(mod));
 	}
-	/* The kernel's own string, as our loader gave it: the spec leaves its form to the loader. */
-	mis.cmdline_pa = put_string(base, base_pa, &cursor, req->modules[opts->kernel_module].string);
-	mis.boot_loader_name_pa = put_string(base, base_pa, &cursor, LOADER_NAME);
+	/* The kernel's own string as our loader gave it, with a path word in front when it had none
+	 * (the spec leaves the form to the loader; most kernels expect the path first). */
+	mis.cmdline_pa = put_module_string(req, opts, opts->kernel_module, base, base_pa, &cursor);
+	mis.boot_loader_name_pa = put_string(base, base_pa, &cursor, NULL, LOADER_NAME);
 	if (req->has_framebuffer && (plan->header.flags & MB_HEADER_VIDEO_MODE)) {
 		const struct boot_framebuffer *fb = &req->framebuffer;
 		mis.flags |= MB_INFO_FRAMEBUFFER_INFO;

@@ -43,6 +43,11 @@ static bool is_flag_word(const char *w)
 	return true;
 }
 
+bool options_loader_gives_paths(const char *loader_name)
+{
+	return !str_starts_with(loader_name, "GRUB 2");
+}
+
 /* GRUB 2 gives arguments only; GRUB Legacy, QEMU, kexec-tools and isolinux put the file first.
  * For loaders we do not know, the word's form decides: a path is neither a flag word, nor a
  * key=value, nor one of our bare keywords. */
@@ -51,7 +56,7 @@ static const char *skip_leading_path(const char *s, const char *loader_name, cha
 	char word[WORD_MAX];
 	const char *rest = s;
 	path[0] = 0;
-	if (str_starts_with(loader_name, "GRUB 2"))
+	if (!options_loader_gives_paths(loader_name))
 		return s;
 	if (!next_word(&rest, word, sizeof(word)))
 		return s;

@@ -80,6 +80,9 @@ void options_early(const char *cmdline, struct failure_policy *policy, bool *ver
 void options_parse(const struct boot_request *req, struct options *opts);
 /* Split a module string into its path and our keys. */
 void options_parse_module(const char *string, const char *loader_name, struct module_options *mod);
+/* Whether this loader starts command lines and module strings with the file's path (GRUB
+ * Legacy, QEMU, kexec-tools, isolinux and unknown loaders) or not (GRUB 2). */
+bool options_loader_gives_paths(const char *loader_name);
 /* The value of `key` among the kept vars, or NULL. */
 const char *options_var(const struct options *opts, const char *key);
 #endif

@@ -186,8 +186,6 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
             howto |= RB_MULTIPLE
     if 'nullconsole' in console:
         howto |= RB_MUTE
-    if not amd64:
-        howto |= RB_BOOTINFO
 
     files, modules = [], []
     kernel_index = case.get('kernel_index', 0)
@@ -311,7 +309,7 @@ def compare(exp, report):
         stack = (got.get('stack') or [''])[0]
         m = re.match(r'ret=0x([0-9a-f]{8}) howto=0x%08x bootdev=0x00000000 arg3=0x0 arg4=0x0 arg5=0x0 '
                      r'bootinfo=0x([0-9a-f]{8}) modulep=0x%08x kernend=0x%08x$' %
-                     (exp['howto'], exp['modulep'], exp['kernend']), stack)
+                     (exp['howto'] | RB_BOOTINFO, exp['modulep'], exp['kernend']), stack)
         if not m or int(m.group(1), 16) == 0:
             problems.append('stack: got %s' % stack)
         want('bootinfo', 'version=1 size=84 kernelname="%s" memsizes_valid=1 bios_dev=0x%x basemem=%d '

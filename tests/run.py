@@ -24,6 +24,12 @@ import nbexpect  # noqa: E402
 import cases as forge_cases  # noqa: E402  (hostile MIS boots through tests/forge/forge.elf)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loaders'))
 import loaders  # noqa: E402  (isolinux mboot.c32 in QEMU, GRUB in Bochs)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kexec'))
+import kexec as kexec_cases  # noqa: E402  (Linux kexec + kload boots, tests/kexec)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'differential'))
+import differential  # noqa: E402  (GRUB's own knetbsd/kfreebsd against mbchain, field by field)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'passthrough'))
+import passthrough  # noqa: E402  (Multiboot passthrough: mbinfo probe, mbchain->mbchain, Xen)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_PASS, EXIT_FAIL, EXIT_MBCHAIN_ERROR = 33, 35, 253
@@ -343,6 +349,22 @@ def run_unit(build):
     return results
 
 
+def run_kload_tests(build):
+    """tests/kexec/test_kload.sh: kload's options and error messages on the host (fake kexec)."""
+    proc = subprocess.run(['sh', os.path.join(ROOT, 'tests', 'kexec', 'test_kload.sh'), build],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    out = []
+    for line in proc.stdout.splitlines():
+        if line.startswith('ok '):
+            out.append(('kload/' + line[3:].strip(), []))
+        elif line.startswith('FAIL '):
+            name, _, detail = line[5:].partition(':')
+            out.append(('kload/' + name.strip(), [detail.strip()]))
+    if not out or (proc.returncode != 0 and all(not p for _, p in out)):
+        out.append(('kload/exit-status', ['test_kload.sh exited %d:\n%s' % (proc.returncode, proc.stdout[-2000:])]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', default='build')
@@ -356,20 +378,34 @@ def main():
     cases = [c for c in boot_cases(build) + bad_cases(build) if args.only in c.name]
     forged = [n for n, _ in forge_cases.CASES if args.only in 'forge/' + n]
     loader_cases = [n for n in loaders.CASES if args.only in n]
+    kexeced = [n for n, _ in kexec_cases.CASES if args.only in 'kexec/' + n]
+    diff_cases = [n for n in differential.CASES if args.only in 'differential/' + n]
+    pass_cases = [n for n in passthrough.CASES if args.only in 'passthrough/' + n]
     with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
         futures = [(c.name, pool.submit(run_boot, c, build, args.v)) for c in cases]
         futures += [('forge/' + n, pool.submit(lambda n=n: forge_cases.run_case(n, build, args.v)[2]))
                     for n in forged]
         futures += [(n, pool.submit(lambda n=n: loaders.run_case(n, build, args.v)[2]))
                     for n in loader_cases]
+        futures += [('kexec/' + n, pool.submit(lambda n=n: kexec_cases.run_case(n, build, args.v)[2]))
+                    for n in kexeced]
+        futures += [('differential/' + n, pool.submit(lambda n=n: differential.run_case(n, build, args.v)[2]))
+                    for n in diff_cases]
+        futures += [('passthrough/' + n, pool.submit(lambda n=n: passthrough.run_case(n, build, args.v)[2]))
+                    for n in pass_cases]
         for name, fut in futures:
             try:
                 results.append((name, fut.result()))
             except Exception as e:  # a harness error is a failure, never a pass
                 results.append((name, ['harness: %r' % e]))
-    passed = failed = 0
+    if args.only in 'kload/':
+        results += run_kload_tests(build)
+    passed = failed = skipped = 0
     for name, problems in results:
-        if problems:
+        if len(problems) == 1 and problems[0].startswith('SKIP: '):
+            skipped += 1  # a third-party binary could not be fetched: said, not hidden
+            print('skip %s (%s)' % (name, problems[0][6:]))
+        elif problems:
             failed += 1
             print('FAIL %s' % name)
             for p in problems:
@@ -377,7 +413,7 @@ def main():
         else:
             passed += 1
             print('ok   %s' % name)
-    print('%d passed, %d failed' % (passed, failed))
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
     return 1 if failed else 0
 
 

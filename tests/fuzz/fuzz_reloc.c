@@ -21,8 +21,8 @@
 
 #define ARENA_PA 0x10000u
 #define ARENA_LEN 0x10000u
-#define BOUNCE_PA 0x30000u
-#define RAM_LEN 0x48000u
+#define BOUNCE_PA 0x20000u
+#define RAM_LEN 0x30000u
 #define MAX_LEN 0x2000u
 
 static struct handoff h;
@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(is_dst, 0, sizeof(is_dst));
 	for (unsigned i = 0; i < h.piece_count; i++)
 		memset(is_dst + h.pieces[i].dst_pa, 1, h.pieces[i].len);
-	for (uint32_t pa = 0; pa < BOUNCE_PA; pa++)
+	for (uint32_t pa = ARENA_PA; pa < BOUNCE_PA; pa++)
 		if (!is_dst[pa] && host_ram()[pa] != before[pa])
 			fz_bug("byte 0x%x outside every destination changed", pa);
 	return 0;

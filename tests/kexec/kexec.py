@@ -45,8 +45,11 @@ kexec-multiboot-x86.c multiboot_x86_load()), confirmed by what the probe receive
   5. mem_lower = (inclusive end of the RAM range starting at or below 64 KiB) >> 10 and
      mem_upper = (inclusive end of the RAM range holding 1 MiB - 1 MiB) >> 10: the inclusive
      end makes both round down, one KiB short of the map (638 instead of 639 KiB; extmem - 1).
-  6. The map buffer, the MBI and small modules are placed bottom-up in free RAM (the map at
-     physical 0 when the hole of 3. is free); at most 16 kexec segments.
+  6. The map buffer, the MBI and small modules are placed bottom-up in free RAM (here: the
+     kernel module at 0xb000, the rnd module at 0x10000; TESTING-NOTES saw the map at
+     physical 0); kexec_load takes at most 16 segments: mbchain's one PT_LOAD, purgatory, the
+     map, the MBI, then 12 modules - the kernel and 11 others (the kload-errors case shows
+     kexec-tools refusing a 13th: "kernel segment limit reached", EINVAL).
 mbchain passes the map on after sorting and cleaning it (src/memmap.c: drop empty entries,
 most restrictive type wins an overlap, merge neighbours of one type); so the MEMMAP record is
 kexec_memmap(qemu_e820(...)) through the same cleaning (tests/forge/cases.py sanitize(), an
@@ -271,6 +274,9 @@ def _fetch(log):
                 p = _run(['dpkg', '-x', os.path.join(debs, deb), root])
                 if p.returncode != 0:
                     raise Skip('dpkg -x %s failed: %s' % (deb, p.stdout.strip()))
+            # The cloud kernel's own modules (~80 MB) are not needed: everything used is built in.
+            for unneeded in ('lib/modules', 'usr/lib/modules', 'usr/share/doc', 'usr/share/man'):
+                shutil.rmtree(os.path.join(root, unneeded), ignore_errors=True)
             vmlinuz = sorted(glob.glob(os.path.join(root, 'boot', 'vmlinuz-*')))
             if not vmlinuz:
                 raise Skip('no boot/vmlinuz-* in %s' % kdeps[0])
@@ -484,7 +490,8 @@ def build_initramfs(name, build, info, tmp):
     if name in BOOT:
         c = BOOT[name]
         cp.copy('netbsd', os.path.join(build, 'probes', c['probe'] + '.elf'))
-        args = '-k %s -m %s,%s /netbsd %s' % (c['mbchain_args'], RND[0], RND[1], c['kernel_args'])
+        args = ' '.join('-k ' + w for w in c['mbchain_args'].split())
+        args += ' -m %s,%s /netbsd %s' % (RND[0], RND[1], c['kernel_args'])
         init = BOOT_INIT.replace('@KLOAD_ARGS@', args)
     else:
         cp.copy('netbsd', os.path.join(build, 'probes', 'netbsd-i386.elf'))

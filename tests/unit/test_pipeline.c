@@ -257,7 +257,7 @@ TEST(pipeline_kernel_without_identity)
 	k.note[12] = 'X';
 	klen = eg_load(&k.g, KPA);
 	add_module(KPA, KPA + klen, "/netbsd");
-	CHECK_FAILS_WITH(boot(), "mbchain: error: boot: kernel has no NetBSD ident note and is not FreeBSD (OSABI 0)\n");
+	CHECK_FAILS_WITH(boot(), "mbchain: error: boot: kernel has no NetBSD ident note, is not FreeBSD (OSABI 0) and has no Multiboot header\n");
 	/* mbchain.os=netbsd boots it anyway */
 	host_puts(CMDLINE_PA, "mbchain.os=netbsd");
 	CHECK_OUTCOME(boot(), HOST_ENTERED);
