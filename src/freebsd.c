@@ -28,6 +28,8 @@ enum {
 	MODINFOMD_HOWTO = 0x0007,
 	MODINFOMD_KERNEND = 0x0008,
 	MODINFOMD_SHDR = 0x0009,
+	MODINFOMD_CTORS_ADDR = 0x000a,
+	MODINFOMD_CTORS_SIZE = 0x000b,
 	/* sys/x86/include/metadata.h */
 	MODINFOMD_SMAP = 0x1001,
 	MODINFOMD_MODULEP = 0x1006,
@@ -274,6 +276,21 @@ static void md_symbols(struct writer *w, const struct freebsd_symbols *syms, uns
 	md_word(w, MODINFO_METADATA | MODINFOMD_ESYM, syms->esym_pa, word);
 }
 
+/* load_elf.c: a kernel with a .ctors section gets its address and size, which link_elf_init
+ * uses to run the constructors (KASAN, KCSAN and GCOV kernels have them). */
+static void md_ctors(struct writer *w, const struct kernel_image *img, unsigned word)
+{
+	for (uint32_t i = 1; i < img->shnum; i++) {
+		struct elf_section s;
+		elf_section(img, i, &s);
+		if (strcmp(elf_string(img, img->shstrndx, s.name), ".ctors") != 0)
+			continue;
+		md_word(w, MODINFO_METADATA | MODINFOMD_CTORS_ADDR, s.addr, word);
+		md_word(w, MODINFO_METADATA | MODINFOMD_CTORS_SIZE, s.size, word);
+		return;
+	}
+}
+
 static void write_metadata(struct writer *w, const struct boot_request *req, const struct kernel_image *img,
 			   const struct freebsd_plan *plan)
 {
@@ -286,6 +303,7 @@ static void write_metadata(struct writer *w, const struct boot_request *req, con
 		md_record(w, MODINFO_METADATA | MODINFOMD_SHDR,
 			  phys_ptr(elf_file_pa(img, img->shoff, shdrs_len, "section headers"), shdrs_len), shdrs_len);
 	md_symbols(w, &plan->syms, word);
+	md_ctors(w, img, word);
 	if (img->has_dynamic)
 		md_word(w, MODINFO_METADATA | MODINFOMD_DYNAMIC, img->dynamic_va, word);
 	put_le32(howto, plan->howto);

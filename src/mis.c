@@ -15,6 +15,7 @@
 #define BDA_EBDA_SEGMENT_PA 0x40Eu /* BIOS data area: EBDA segment (IBM PC BIOS) */
 #define EBDA_LOWEST_PA 0x80000u /* an EBDA pointer below this is not one */
 #define VIDEO_HOLE_PA 0xA0000u
+#define KEXEC_IVT_END_PA 0x400u /* kexec-tools' REALMODE_IVT_END */
 
 static const char hint_loader[] =
 	"the Multiboot loader passed a damaged boot information structure; update or change the loader";
@@ -213,6 +214,14 @@ void mis_read_rest(uint32_t mis_pa, struct boot_request *req)
 		     BOOT_MAX_MEMMAP);
 	if (!memmap_is_ram(req->memmap, req->memmap_count, MIB, PAGE_SIZE))
 		fail(hint_loader, "mis: no RAM at 1 MiB (%u map entries)", req->memmap_count);
+	/* kexec-tools starts the first RAM range at 0x400 (REALMODE_IVT_END) where the firmware's
+	 * map starts it at 0: older FreeBSD/amd64 kernels panic without a range at 0 ("BIOS smap
+	 * did not include a basemem segment"), so give the kernels the firmware's view back.
+	 * Page 0 stays out of mbchain's own free memory either way (layout.c). */
+	if (req->memmap_count && req->memmap[0].type == MEM_RAM && req->memmap[0].base_pa == KEXEC_IVT_END_PA) {
+		req->memmap[0].base_pa = 0;
+		req->memmap[0].len += KEXEC_IVT_END_PA;
+	}
 
 	if (mis->flags & MB_INFO_BOOTDEV) {
 		req->has_boot_device = true;

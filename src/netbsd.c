@@ -425,7 +425,10 @@ void netbsd_plan(const struct boot_request *req, const struct options *opts, str
 	plan_modules(req, opts, plan, h);
 	check_window(req, img, plan);
 	plan->howto = netbsd_howto(opts->flags);
-	console_name(opts); /* refuse a bad console= now, before anything is placed */
+	/* Refuse a bad console= now, before anything is placed; "nullcons" exists only in kernels
+	 * built with pseudo-device nullcons (x86/consinit.c): the others panic on it. */
+	if (strcmp(console_name(opts), "nullcons") == 0)
+		log_warn("netbsd: console=nullcons needs a kernel with pseudo-device nullcons; others panic");
 	for (uint32_t i = 0; i < opts->var_count; i++) /* NetBSD's bootinfo has no place for others */
 		if (!is_netbsd_key(opts->vars[i].key))
 			log_info("netbsd: option %s%s%s has no NetBSD channel; dropped", opts->vars[i].key,

@@ -157,8 +157,13 @@ def kexec_mem_sizes(e820):
 
 
 def expected_memmap(e820):
-    """The MEMMAP record mbchain must pass on: kexec's map through mbchain's cleaning."""
-    return forge_cases.sanitize(kexec_memmap(e820))
+    """The MEMMAP record mbchain must pass on: kexec's map through mbchain's cleaning, with the
+    first RAM range given back its [0, 0x400) (kexec-tools' REALMODE_IVT_END start; the
+    firmware's map starts it at 0, and older FreeBSD kernels need a range at 0)."""
+    m = forge_cases.sanitize(kexec_memmap(e820))
+    if m and m[0][0] == 0x400 and m[0][2] == 1:
+        m[0] = (0, m[0][1] + 0x400, 1)
+    return m
 
 
 # --- the cache: third-party binaries ------------------------------------------------------
