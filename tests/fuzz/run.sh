@@ -42,7 +42,7 @@ for h in "$@"; do
 	crashes=$((after - before))
 	[ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	line=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
+	line=$(grep -aE '^#[0-9]+.*cov: ' "$log" | tail -n 1)
 	cov=$(echo "$line" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$line" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 	corp=$(echo "$line" | sed -n 's/.*corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p')
@@ -51,7 +51,7 @@ for h in "$@"; do
 	total_execs=$((total_execs + ${execs:-0}))
 	echo "fuzz: $h: ${execs:-?} executions, coverage ${cov:-?} edges (${ft:-?} features), corpus ${corp:-?}, crashes $crashes: $status"
 	if [ $crashes -gt 0 ]; then
-		grep -E 'ERROR|runtime error|invariant broken|SUMMARY' "$log" | head -n 5 | sed 's/^/fuzz:   /'
+		grep -aE 'ERROR|runtime error|invariant broken|SUMMARY' "$log" | head -n 5 | sed 's/^/fuzz:   /'
 		ls -t "$arts" | head -n 3 | sed "s|^|fuzz:   reproducer: $arts/|"
 	fi
 done
