@@ -43,16 +43,26 @@ HT_HOLE = (0xfd00000000, 0x300000000, 2)
 
 
 def qemu_e820(machine, ram_mib):
+    """QEMU 7.2 + SeaBIOS 1.16's E820 for -M pc / q35 and -m ram_mib (all measured).  Low RAM
+    ends at the RAM size, or at 3 GiB (pc, from 3.5 GiB of RAM) / 2 GiB (q35, from 2.75 GiB),
+    the rest going above 4 GiB; SeaBIOS keeps 128 KiB (pc) or 132 KiB (q35) at the top of low
+    RAM; q35 reserves its MMCONFIG window and the TSEG/RCBA page."""
     ram = ram_mib << 20
-    if machine == 'pc' and ram <= 0xe0000000:
-        return E820_COMMON_LOW + [(0x100000, ram - 0x120000, 1), (ram - 0x20000, 0x20000, 2),
-                                  (0xfffc0000, 0x40000, 2), HT_HOLE]
-    if machine == 'q35' and ram > 0xb0000000:
-        low = 0x80000000
-        return E820_COMMON_LOW + [(0x100000, low - 0x121000, 1), (low - 0x21000, 0x21000, 2),
-                                  (0xb0000000, 0x10000000, 2), (0xfed1c000, 0x4000, 2),
-                                  (0xfffc0000, 0x40000, 2), (0x100000000, ram - low, 1), HT_HOLE]
-    raise ValueError('no E820 facts for %s with %d MiB' % (machine, ram_mib))
+    if machine == 'pc':
+        low = 0xc0000000 if ram >= 0xe0000000 else ram
+        top = 0x20000
+        holes = []
+    elif machine == 'q35':
+        low = 0x80000000 if ram >= 0xb0000000 else ram
+        top = 0x21000
+        holes = [(0xb0000000, 0x10000000, 2), (0xfed1c000, 0x4000, 2)]
+    else:
+        raise ValueError('no E820 facts for %s' % machine)
+    m = E820_COMMON_LOW + [(0x100000, low - 0x100000 - top, 1), (low - top, top, 2)] + holes
+    m.append((0xfffc0000, 0x40000, 2))
+    if ram > low:
+        m.append((0x100000000, ram - low, 1))
+    return m + [HT_HOLE]
 
 
 def ram_at(memmap, pa):
@@ -129,6 +139,16 @@ def boot_cases(build):
         cases.append(Case('%s/freebsd-i386/kmod' % loader, loader, 'freebsd-i386', kernel_args='-s',
                           modules=[kmod_i386, md_image]))
     cases += [Case('grub/%s/framebuffer' % p, 'grub', p, video=True) for p in ('freebsd-i386', 'freebsd-amd64')]
+    # The machine matrix: both chipsets, RAM from 64 MiB to 8 GiB (entries above 4 GiB must
+    # reach MEMMAP/SMAP intact), and 64 modules in all (the kernel and 63 more).
+    many = [('m%02d.bin' % i, module_bytes(100 + i, 1000 + 37 * i)) for i in range(63)]
+    for probe in ('netbsd-i386', 'netbsd-amd64', 'freebsd-i386', 'freebsd-amd64'):
+        for machine, ram in (('pc', 512), ('q35', 64), ('q35', 512), ('pc', 3584), ('q35', 3584), ('pc', 8192)):
+            cases.append(Case('qemu/%s/matrix-%s-%dm' % (probe, machine, ram), 'qemu', probe, machine=machine,
+                              ram_mib=ram, modules=[mod_a] if probe.startswith('netbsd') else [md_image]))
+        mods = [(n, 'type=rnd' if probe.startswith('netbsd') else 'type=md_image', d) for n, d in many]
+        cases.append(Case('qemu/%s/64-modules' % probe, 'qemu', probe, modules=mods))
+        cases.append(Case('grub/%s/64-modules' % probe, 'grub', probe, modules=mods))
     cases += [
         # options on mbchain's line, the kernel's string winning where both speak
         Case('qemu/netbsd-i386/precedence', cmdline='root=sd0a -s name=/onnetbsd',
