@@ -2,7 +2,10 @@
 #
 #   make            build build/mbchain.elf and the probe kernels
 #   make run        boot the demo (a NetBSD-shaped probe) through a GRUB ISO in QEMU
-#   make test       host unit tests under ASan+UBSan, then the QEMU boot tests
+#   make test       host unit tests under ASan+UBSan, the QEMU/Bochs boot tests, static checks
+#                   and a fuzz smoke run
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 180)
+#   make static     gcc/clang -Werror, cppcheck, clang-tidy
 #   make iso        build/mbchain.iso: GRUB + mbchain + a kernel (KERNEL=, MODULES=, CMDLINE=)
 #   make deps       install the Debian packages the above need (run by run/test/iso)
 #
@@ -41,7 +44,7 @@ BOOT_SRC := $(CORE_SRC) console.c
 BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/obj/asm_handoff.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all run test test-unit test-boot iso deps clean probes
+.PHONY: all run test test-unit test-boot iso deps clean probes fuzz static
 all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko $(BUILD)/test-kmod-i386.ko
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
@@ -96,6 +99,15 @@ test: deps
 
 test-unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
+
+# libFuzzer harnesses (tests/fuzz): each for FUZZ_SECONDS; `make test` runs a short smoke.
+FUZZ_SECONDS ?= 180
+fuzz: deps
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) OUT=$(abspath $(BUILD))/fuzz
+
+# gcc and clang -Werror builds, cppcheck, clang-tidy (tests/static/check.sh)
+static: deps
+	tests/static/check.sh
 
 iso: deps all
 	tests/tools/mkiso.sh $(BUILD)/mbchain.iso "$(KERNEL)" "$(MODULES)" "$(CMDLINE)"

@@ -31,7 +31,7 @@ multiboot_header:
 
 section .text
 global _start, enter_stub
-extern mbchain_main, exception_report, __bss_start, __bss_end
+extern mbchain_main, exception_report, mbchain_bss_start, mbchain_bss_end
 
 _start:
 	cli
@@ -52,8 +52,8 @@ _start:
 	; Zero our BSS ourselves (the a.out kludge and some loaders do not); the stack is in it,
 	; so nothing has been pushed yet.
 	mov edx, edi
-	mov edi, __bss_start
-	mov ecx, __bss_end
+	mov edi, mbchain_bss_start
+	mov ecx, mbchain_bss_end
 	sub ecx, edi
 	xor eax, eax
 	rep stosb

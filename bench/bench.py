@@ -285,9 +285,19 @@ QUIET = 'mbchain.exitport=0xf4'
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.build = os.path.abspath(args.build)
         self.out = os.path.abspath(args.out)
         self.bdir = os.path.join(self.out, 'build')
+        # A snapshot of the binaries under test: the whole run sees one mbchain.elf even if
+        # build/ is rebuilt meanwhile (entry PCs are taken from it).
+        src = os.path.abspath(args.build)
+        self.build = os.path.join(self.bdir, 'snapshot')
+        shutil.rmtree(self.build, ignore_errors=True)
+        os.makedirs(os.path.join(self.build, 'probes'))
+        for f in ('mbchain.elf', 'mbchain.debug.elf'):
+            if os.path.exists(os.path.join(src, f)):
+                shutil.copy(os.path.join(src, f), self.build)
+        for t in TARGETS:
+            shutil.copy(os.path.join(src, 'probes', t + '.elf'), os.path.join(self.build, 'probes'))
         self.tmproot = tempfile.mkdtemp(prefix='mbchain-bench-')
         self.floor_marks = build_tools(self.bdir)
         self.plugin = os.path.join(self.bdir, 'icount-plugin.so')
@@ -526,7 +536,8 @@ class Bench:
         b = open(path, 'rb').read()
         e = elfpad.Elf(b)
         loads = [p for p in e.phdrs() if p['type'] == elfpad.PT_LOAD]
-        self.res['size'] = dict(file=len(b), filesz=sum(p['filesz'] for p in loads),
+        import hashlib
+        self.res['size'] = dict(sha256=hashlib.sha256(b).hexdigest()[:16], file=len(b), filesz=sum(p['filesz'] for p in loads),
                                 memsz=sum(p['memsz'] for p in loads))
         if len(b) > WIDE['size']:
             self.problems.append('mbchain.elf is %d bytes > %d' % (len(b), WIDE['size']))
@@ -681,7 +692,7 @@ def report(res, problems, out_md, smoke):
     L.append('')
     L.append('| | bytes |')
     L.append('|---|---|')
-    L.append('| build/mbchain.elf (file, stripped) | %s |' % fmt_n(s['file']))
+    L.append('| build/mbchain.elf (file, stripped; sha256 %s…, snapshot taken at the start of the run) | %s |' % (s.get('sha256'), fmt_n(s['file'])))
     L.append('| PT_LOAD filesz (text, rodata, data) | %s |' % fmt_n(s['filesz']))
     L.append('| PT_LOAD memsz (loaded footprint incl. BSS and stack) | %s |' % fmt_n(s['memsz']))
     L.append('')

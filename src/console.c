@@ -15,7 +15,7 @@
 #define VGA_ROWS 25
 #define STUB_EXIT_ERROR 0x7e /* QEMU isa-debug-exit: exit status (0x7e << 1) | 1 = 253 */
 
-extern char __image_start[], __image_end[];
+extern char mbchain_image_start[], mbchain_image_end[];
 extern char handoff_stub_start[], handoff_stub_end[];
 _Noreturn void enter_stub(uint32_t stub_pa, uint32_t params_pa);
 
@@ -40,12 +40,13 @@ void *phys_ptr(uint64_t pa, uint64_t len)
 
 void platform_image_range(uint64_t *start_pa, uint64_t *end_pa)
 {
-	*start_pa = (uintptr_t)__image_start;
-	*end_pa = (uintptr_t)__image_end;
+	*start_pa = (uintptr_t)mbchain_image_start;
+	*end_pa = (uintptr_t)mbchain_image_end;
 }
 
 const void *platform_stub_code(size_t *len)
 {
+	/* cppcheck-suppress comparePointers ; the linker-defined bounds of one section */
 	*len = (size_t)(handoff_stub_end - handoff_stub_start);
 	return handoff_stub_start;
 }
@@ -74,7 +75,7 @@ int platform_cpu_has_efer(void)
 
 int platform_cpu_has_long_mode(void)
 {
-	return (cpuid_ext_features() >> 29) & 1;
+	return (int)((cpuid_ext_features() >> 29) & 1);
 }
 
 static bool serial_ready, serial_absent;
@@ -174,9 +175,15 @@ _Noreturn void platform_stop(int reboot, unsigned seconds, unsigned exit_port)
 		__asm__ volatile("cli; hlt");
 }
 
+/* The frame asm/entry.asm's exception_common builds: pushad, then vector and error code, then
+ * what the CPU pushed.  Every member mirrors a push, used or not. */
 struct trap_frame {
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
-	uint32_t vector, error, eip, cs, eflags;
+	uint32_t edi, esi, ebp;
+	uint32_t esp; /* cppcheck-suppress unusedStructMember ; pushad's slot, kept for the layout */
+	uint32_t ebx, edx, ecx, eax;
+	uint32_t vector, error, eip;
+	uint32_t cs; /* cppcheck-suppress unusedStructMember ; pushed by the CPU */
+	uint32_t eflags; /* cppcheck-suppress unusedStructMember ; pushed by the CPU */
 };
 
 _Noreturn void exception_report(const struct trap_frame *f);

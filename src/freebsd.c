@@ -645,7 +645,11 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 			if (ko_image.machine != EM_X86_64)
 				fail("load modules built for the kernel's architecture", "freebsd: module %u is for machine %u", i,
 				     ko_image.machine);
-			fm->len = (uint32_t)(ko_layout(&ko_image, pos, h) - pos);
+			uint64_t end = ko_layout(&ko_image, pos, h);
+			if (end > FREEBSD_MAP_LIMIT_PA)
+				fail("the module file is damaged, or too large", "freebsd: module %u would end at 0x%llx, past 1 GiB", i,
+				     (unsigned long long)end);
+			fm->len = (uint32_t)(end - pos);
 		}
 		str_copy(fm->type, sizeof(fm->type),
 			 fm->is_ko ? KO_TYPE : fm->is_shared ? SHARED_KO_TYPE : mo.has_type ? mo.type : "raw", sizeof(mo.type));

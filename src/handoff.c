@@ -12,6 +12,10 @@ unsigned handoff_add_piece(struct handoff *h, enum piece_kind kind, uint64_t dst
 {
 	if (h->piece_count == HANDOFF_MAX_PIECES)
 		fail("load fewer modules", "handoff: more than %u pieces to place (%s)", HANDOFF_MAX_PIECES, what);
+	/* The stub runs in 32-bit mode and its copy list holds 32-bit addresses and lengths. */
+	if (dst_pa >= PA_LIMIT_32 || len > PA_LIMIT_32 - dst_pa || (kind == PIECE_COPY && src_pa + len > PA_LIMIT_32))
+		fail("the kernel or a module is damaged or too large", "handoff: %s at 0x%llx (+0x%llx) passes 4 GiB", what,
+		     (unsigned long long)dst_pa, (unsigned long long)len);
 	h->pieces[h->piece_count] = (struct piece){ kind, dst_pa, src_pa, len, what };
 	return h->piece_count++;
 }

@@ -28,10 +28,11 @@ static uint32_t rd32(const uint8_t *p)
 
 bool mbpass_find_header(const struct boot_module *m, struct mb_kernel_header *out)
 {
-	uint32_t limit = m->len < MB_HEADER_SEARCH_LEN ? m->len : MB_HEADER_SEARCH_LEN;
+	uint32_t limit = (uint32_t)min_u64(m->len, MB_HEADER_SEARCH_LEN);
 	const uint8_t *p = limit ? phys_ptr(m->start_pa, limit) : NULL;
 	for (uint32_t off = 0; p && off + 12 <= limit; off += 4) {
 		uint32_t magic = rd32(p + off), flags = rd32(p + off + 4), sum = rd32(p + off + 8);
+		/* cppcheck-suppress knownConditionTrueFalse ; flags and sum come from the file */
 		if (magic != MB_HEADER_MAGIC || magic + flags + sum != 0)
 			continue;
 		memset(out, 0, sizeof(*out));
@@ -173,6 +174,7 @@ static uint32_t put_string(uint8_t *base, uint32_t base_pa, uint32_t *cursor, co
 	uint32_t at = *cursor;
 	if (prefix) {
 		uint32_t n = (uint32_t)strlen(prefix);
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a blank follows, then the string */
 		memcpy(base + *cursor, prefix, n);
 		base[*cursor + n] = ' ';
 		*cursor += n + 1;

@@ -453,6 +453,22 @@ def check_hostile_md(build):
     return [('hostile/CASES.md', [])]
 
 
+def run_tool_lines(cmd, prefix, pattern, timeout):
+    """Run a checking tool and turn its per-item lines into results: pattern is a regex whose
+    groups are (name, 'ok' or anything else = failure)."""
+    import re
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                          cwd=ROOT)
+    out = []
+    for line in proc.stdout.splitlines():
+        m = re.match(pattern, line)
+        if m:
+            out.append((prefix + m.group(1), [] if m.group(2) == 'ok' else [line]))
+    if not out or (proc.returncode != 0 and all(not p for _, p in out)):
+        out.append((prefix + 'exit-status', ['%s exited %d:\n%s' % (cmd[0], proc.returncode, proc.stdout[-3000:])]))
+    return out
+
+
 def run_kload_tests(build):
     """tests/kexec/test_kload.sh: kload's options and error messages on the host (fake kexec)."""
     proc = subprocess.run(['sh', os.path.join(ROOT, 'tests', 'kexec', 'test_kload.sh'), build],
@@ -476,6 +492,7 @@ def main():
     ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
     ap.add_argument('-v', action='store_true')
     ap.add_argument('--write-hostile', action='store_true', help='regenerate tests/hostile/CASES.md')
+    ap.add_argument('--no-fuzz', action='store_true', help='skip the fuzz smoke run')
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     if args.write_hostile:
@@ -512,6 +529,13 @@ def main():
         results += run_kload_tests(build)
     if args.only in 'hostile/CASES.md':
         results += check_hostile_md(build)
+    # Static checks (gcc, clang, cppcheck, clang-tidy) and a short run of every fuzzer, after
+    # the boots so they do not compete for the cores.
+    if args.only in 'static/':
+        results += run_tool_lines(['sh', 'tests/static/check.sh'], 'static/', r'static: (\S+): (ok|FAIL)', 900)
+    if args.only in 'fuzz/' and not args.no_fuzz:
+        results += run_tool_lines(['make', '-s', '-C', 'tests/fuzz', 'smoke', 'OUT=%s/fuzz' % build], 'fuzz/',
+                                  r'fuzz: (\w+): .*crashes \d+: (ok|FAIL)$', 1800)
     passed = failed = skipped = 0
     for name, problems in results:
         if len(problems) == 1 and problems[0].startswith('SKIP: '):
