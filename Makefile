@@ -8,6 +8,8 @@
 #   make static     gcc/clang -Werror, cppcheck, clang-tidy
 #   make iso        build/mbchain.iso: GRUB + mbchain + a kernel (KERNEL=, MODULES=, CMDLINE=)
 #   make deps       install the Debian packages the above need (run by run/test/iso)
+#   make install    mbchain.elf, mbchain-fb.elf to $(BOOTDIR); kload and mbchain-check; the grub.d
+#                   generator (PREFIX=/usr/local, BOOTDIR=/boot, SYSCONFDIR=/etc, DESTDIR=)
 #
 # CC=clang works too (clang --target=i386-pc-none-elf with ld.lld).
 
@@ -45,7 +47,8 @@ BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all run test test-unit test-boot iso deps clean probes fuzz static
-all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko $(BUILD)/test-kmod-i386.ko
+all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko $(BUILD)/test-kmod-i386.ko \
+	$(BUILD)/mbchain-check
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -90,6 +93,13 @@ $(BUILD)/test-kmod-i386.ko: tests/data/kmod.c | $(BUILD)/obj
 $(BUILD)/unit_tests: $(CORE_SRC:%=src/%) $(UNIT_SRC) $(wildcard src/*.h tests/unit/*.h) | $(BUILD)/obj
 	$(HOST_CC) $(HOST_CFLAGS) -Isrc -o $@ $(CORE_SRC:%=src/%) $(UNIT_SRC)
 
+# mbchain's planner on the host, for kload --check (tools/mbchain-check.c is its platform.h).
+$(BUILD)/mbchain-check: tools/mbchain-check.c $(CORE_SRC:%=src/%) $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
+	$(HOST_CC) -std=c11 -O2 -g -DMBCHAIN_HOST $(WARN) -Isrc -o $@ tools/mbchain-check.c $(CORE_SRC:%=src/%)
+
+$(BUILD)/mbchain-check-asan: tools/mbchain-check.c $(CORE_SRC:%=src/%) $(wildcard src/*.h) multiboot.h | $(BUILD)/obj
+	$(HOST_CC) $(HOST_CFLAGS) -Isrc -o $@ tools/mbchain-check.c $(CORE_SRC:%=src/%)
+
 deps:
 	@tests/tools/ensure-deps.sh
 
@@ -117,3 +127,36 @@ run: deps all
 
 clean:
 	rm -rf $(BUILD)
+
+# make install [DESTDIR=/staging] [PREFIX=/usr/local] [BOOTDIR=/boot] [SYSCONFDIR=/etc]
+# mbchain goes where GRUB and kload look (/boot), the generator to grub.d (then run
+# update-grub), the sample /etc/default/mbchain only when there is none (it holds the user's
+# entries).  install does not depend on all, so `sudo make install` builds nothing as root.
+PREFIX ?= /usr/local
+BOOTDIR ?= /boot
+SYSCONFDIR ?= /etc
+SBINDIR ?= $(PREFIX)/sbin
+INSTALL ?= install
+
+.PHONY: install uninstall
+install: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf $(BUILD)/mbchain-check
+	$(INSTALL) -d $(DESTDIR)$(BOOTDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/grub.d \
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(PREFIX)/lib/mbchain
+	$(INSTALL) -m 644 $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf $(DESTDIR)$(BOOTDIR)/
+	$(INSTALL) -m 755 tools/kload $(DESTDIR)$(SBINDIR)/kload
+	$(INSTALL) -m 755 $(BUILD)/mbchain-check $(DESTDIR)$(PREFIX)/lib/mbchain/mbchain-check
+	$(INSTALL) -m 755 tools/41_mbchain $(DESTDIR)$(SYSCONFDIR)/grub.d/41_mbchain
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/mbchain ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/mbchain (the sample is tools/mbchain.default)"; \
+	else \
+		sed 's|/boot/mbchain|$(BOOTDIR)/mbchain|' tools/mbchain.default > $(DESTDIR)$(SYSCONFDIR)/default/mbchain.tmp && \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/default/mbchain.tmp && \
+		mv $(DESTDIR)$(SYSCONFDIR)/default/mbchain.tmp $(DESTDIR)$(SYSCONFDIR)/default/mbchain && \
+		echo "installed $(DESTDIR)$(SYSCONFDIR)/default/mbchain: add your BSD kernels, then run update-grub"; \
+	fi
+
+# The user's /etc/default/mbchain stays (as dpkg keeps a changed conffile).
+uninstall:
+	rm -f $(DESTDIR)$(BOOTDIR)/mbchain.elf $(DESTDIR)$(BOOTDIR)/mbchain-fb.elf \
+		$(DESTDIR)$(SBINDIR)/kload $(DESTDIR)$(SYSCONFDIR)/grub.d/41_mbchain \
+		$(DESTDIR)$(PREFIX)/lib/mbchain/mbchain-check

@@ -144,7 +144,8 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	struct mb_kernel_header mb_header;
 	bool has_mb_header = mbpass_find_header(km, &mb_header);
 	enum target_os os;
-	if (has_mb_header && (mb_header.flags & MB_HEADER_AOUT_KLUDGE) && options.os == OS_AUTO) {
+	if (has_mb_header && (mb_header.flags & MB_HEADER_AOUT_KLUDGE) &&
+	    (options.os == OS_AUTO || options.os == OS_MULTIBOOT)) {
 		os = OS_MULTIBOOT; /* the a.out kludge: its header, not an ELF header, says how to load it */
 	} else {
 		elf_parse(km->start_pa, km->len, &kernel);

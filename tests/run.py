@@ -30,6 +30,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'dif
 import differential  # noqa: E402  (GRUB's own knetbsd/kfreebsd against mbchain, field by field)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'passthrough'))
 import passthrough  # noqa: E402  (Multiboot passthrough: mbinfo probe, mbchain->mbchain, Xen)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'grubd'))
+import grubd  # noqa: E402  (tools/41_mbchain: generated GRUB menus checked and booted)
+import test_mbchain_check  # noqa: E402  (tools/mbchain-check, kload --check's planner; tests/kexec)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXIT_PASS, EXIT_FAIL, EXIT_MBCHAIN_ERROR = 33, 35, 253
@@ -508,6 +511,8 @@ def main():
     kexeced = [n for n, _ in kexec_cases.CASES if args.only in 'kexec/' + n]
     diff_cases = [n for n in differential.CASES if args.only in 'differential/' + n]
     pass_cases = [n for n in passthrough.CASES if args.only in 'passthrough/' + n]
+    grubd_cases = [n for n in grubd.CASES if args.only in 'grubd/' + n]
+    check_cases = [c[0] for c in test_mbchain_check.CASES if args.only in 'mbchain-check/' + c[0]]
     with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
         futures = [(c.name, pool.submit(run_boot, c, build, args.v)) for c in cases]
         futures += [('forge/' + n, pool.submit(lambda n=n: forge_cases.run_case(n, build, args.v)[2]))
@@ -520,6 +525,10 @@ def main():
                     for n in diff_cases]
         futures += [('passthrough/' + n, pool.submit(lambda n=n: passthrough.run_case(n, build, args.v)[2]))
                     for n in pass_cases]
+        futures += [('grubd/' + n, pool.submit(lambda n=n: grubd.run_case(n, build, args.v)[2]))
+                    for n in grubd_cases]
+        futures += [('mbchain-check/' + n, pool.submit(lambda n=n: test_mbchain_check.run_case(n, build, args.v)[2]))
+                    for n in check_cases]
         for name, fut in futures:
             try:
                 results.append((name, fut.result()))

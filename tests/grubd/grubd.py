@@ -555,6 +555,15 @@ def case_problems(tmp):
     if p.returncode or p.stdout or 'no such file' not in p.stderr:
         problems.append('missing MBCHAIN_DEFAULTS file: exit %d, output %r, stderr %r' % (
             p.returncode, p.stdout, p.stderr))
+    # a relative MBCHAIN_DEFAULTS (sh's '.' would search $PATH for it)
+    with open(os.path.join(tmp, 'rel.cfg'), 'w') as f:
+        f.write(EXACT_CONFIG)
+    env = dict(os.environ, MBCHAIN_DEFAULTS='rel.cfg')
+    p = subprocess.run(['sh', GEN], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=env, cwd=tmp)
+    if p.returncode or p.stdout != EXPECT_EXACT.replace('@CFG@', 'rel.cfg') or p.stderr:
+        problems.append('relative MBCHAIN_DEFAULTS: exit %d, stderr %r, output %s' % (
+            p.returncode, p.stderr, 'as expected' if p.stdout == EXPECT_EXACT.replace('@CFG@', 'rel.cfg') else repr(p.stdout[:200])))
     r, o, e = generate('# nothing configured\nMBCHAIN_ELF=/boot/mbchain.elf\n', tmp)
     if r or o or e:
         problems.append('a file without entries: exit %d, output %r, stderr %r (want nothing)' % (r, o, e))
@@ -679,13 +688,16 @@ def case_boot(name, build, tmp, verbose):
         rc = -1
     e9_path = os.path.join(tmp, 'e9.log')
     e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
+    com1 = os.path.join(tmp, 'com1.log')
+    grub_said = open(com1, errors='replace').read() if os.path.exists(com1) else ''
+    if 'BOOT-FAILED' in grub_said:
+        problems.append('GRUB could not boot %s (fell back to BOOT-FAILED): %s' % (eid, [
+            l.strip() for l in grub_said.split('\n') if l.strip().startswith('error:')]))
     problems += run.judge(case, build, rc, e9, kernel, entries)
     if problems and verbose:
-        com1 = os.path.join(tmp, 'com1.log')
         problems.append('--- grub.cfg ---\n' + '\n'.join(head) + out)
         problems.append('--- 0xE9 log ---\n' + e9)
-        if os.path.exists(com1):
-            problems.append('--- COM1 (GRUB) ---\n' + open(com1, errors='replace').read()[-3000:])
+        problems.append('--- COM1 (GRUB) ---\n' + grub_said[-3000:])
     return rc, 'result: PASS' if '\nresult: PASS' in e9 else '-', problems
 
 
