@@ -36,7 +36,7 @@ LDFLAGS_EXTRA := --no-warn-rwx-segments
 endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-zero-length
-CFLAGS := $(TARGET_CFLAGS) -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-pie -fno-pic -fno-stack-protector \
+CFLAGS := $(TARGET_CFLAGS) -std=c11 -Os -g -ffreestanding -fno-builtin -fno-pie -fno-pic -fno-stack-protector \
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-common -fno-delete-null-pointer-checks $(WARN)
 HOST_CFLAGS := -std=c11 -O1 -g -DMBCHAIN_HOST -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes

@@ -55,8 +55,9 @@ _start:
 	mov edi, mbchain_bss_start
 	mov ecx, mbchain_bss_end
 	sub ecx, edi
+	shr ecx, 2			; the linker script keeps BSS 16-byte aligned and sized
 	xor eax, eax
-	rep stosb
+	rep stosd
 	mov edi, edx
 	mov esp, boot_stack_top
 

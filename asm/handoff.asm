@@ -69,9 +69,18 @@ stub_base:
 	lea eax, [esi + ecx]
 	cmp edi, eax
 	jae .forward			; no overlap
-	lea esi, [esi + ecx - 1]	; dst inside the source: copy backwards from the end
-	lea edi, [edi + ecx - 1]
+	; dst inside the source: copy backwards, dwords from the end down, then the len % 4 bytes
+	; at the start (each dword is read before any write below it; dst > src, so safe for any
+	; distance)
+	and edx, 3			; the leading bytes left after the dwords
+	lea esi, [esi + ecx - 4]
+	lea edi, [edi + ecx - 4]
+	shr ecx, 2
 	std
+	rep movsd
+	add esi, 3			; now at the last leading byte
+	add edi, 3
+	mov ecx, edx
 	rep movsb
 	cld
 	jmp .entry_done
