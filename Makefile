@@ -6,6 +6,7 @@
 #                   and a fuzz smoke run
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 180)
 #   make static     gcc/clang -Werror, cppcheck, clang-tidy
+#   make bench      the benchmarks (bench/results.md); make bench-smoke is the CI-sized run
 #   make iso        build/mbchain.iso: GRUB + mbchain + a kernel (KERNEL=, MODULES=, CMDLINE=)
 #   make deps       install the Debian packages the above need (run by run/test/iso)
 #   make install    mbchain.elf, mbchain-fb.elf to $(BOOTDIR); kload and mbchain-check; the grub.d
@@ -46,7 +47,7 @@ BOOT_SRC := $(CORE_SRC) console.c
 BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/obj/asm_handoff.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all run test test-unit test-boot iso deps clean probes fuzz static
+.PHONY: all run test test-unit test-boot iso deps clean probes fuzz static bench bench-smoke
 all: $(BUILD)/mbchain.elf $(BUILD)/mbchain-fb.elf probes $(BUILD)/test-kmod.ko $(BUILD)/test-kmod-i386.ko \
 	$(BUILD)/mbchain-check
 
@@ -114,6 +115,15 @@ test-unit: $(BUILD)/unit_tests
 FUZZ_SECONDS ?= 180
 fuzz: deps
 	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) OUT=$(abspath $(BUILD))/fuzz
+
+# Benchmarks (bench/README.md): bench/results.md, results.json, scaling.png (~5-8 min on 2 cores)
+bench: deps all
+	$(PYTHON) bench/bench.py --build $(BUILD)
+
+# CI smoke: small sizes, no wall times; fails when a goal is missed by a wide margin
+# (amplification > 1.5, > 2x the memcpy floor, > 1.5x GRUB native, mbchain.elf > 64 KiB)
+bench-smoke: deps all
+	$(PYTHON) bench/bench.py --build $(BUILD) --smoke
 
 # gcc and clang -Werror builds, cppcheck, clang-tidy (tests/static/check.sh)
 static: deps
