@@ -23,8 +23,8 @@ static bool rsdp_at(uint64_t pa, struct acpi_rsdp *out)
 	if (!phys_valid(pa, RSDP_V1_LEN))
 		return false;
 	const uint8_t *p = phys_ptr(pa, RSDP_V1_LEN);
-	if (memcmp(p, "RSD PTR ", 8) != 0 || sum_bytes(p, RSDP_V1_LEN) != 0)
-		return false;
+	if (p[0] != 'R' || memcmp(p, "RSD PTR ", 8) != 0 || sum_bytes(p, RSDP_V1_LEN) != 0)
+		return false; /* the first byte rules out almost every slot of the 128 KiB scanned */
 	memset(out, 0, sizeof(*out));
 	out->pa = (uint32_t)pa;
 	out->revision = p[15];

@@ -37,14 +37,19 @@ static const void *mis_checked_ptr(uint64_t pa, uint64_t len, const char *what)
 	return p;
 }
 
-/* Copy the NUL-terminated string at pa into dst; fail if it does not end within dst_len. */
+/* Copy the NUL-terminated string at pa into dst; fail if it does not end within dst_len.
+ * Checked a page at a time: what may not be read (our image, past 4 GiB) starts on a page. */
 static void mis_copy_string(uint32_t pa, char *dst, size_t dst_len, const char *what)
 {
-	for (size_t i = 0; i < dst_len; i++) {
-		const char *c = mis_checked_ptr((uint64_t)pa + i, 1, what);
-		dst[i] = *c;
-		if (!*c)
-			return;
+	for (size_t i = 0; i < dst_len;) {
+		uint64_t at = (uint64_t)pa + i;
+		uint64_t chunk = min_u64(PAGE_SIZE - (at & (PAGE_SIZE - 1)), dst_len - i);
+		const char *c = mis_checked_ptr(at, chunk, what);
+		for (uint64_t j = 0; j < chunk; j++, i++) {
+			dst[i] = c[j];
+			if (!c[j])
+				return;
+		}
 	}
 	dst[dst_len - 1] = 0;
 	fail("shorten it, or split options between mbchain's command line and the kernel module's",

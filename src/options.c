@@ -24,6 +24,10 @@ static bool next_word(const char **cursor, char *out, size_t cap)
 			quoted = !quoted;
 			continue;
 		}
+		/* A backslash keeps the next character as it is: GRUB 2 writes \" \' and \\ into the
+		 * strings it hands over (grub_create_loader_cmdline). */
+		if (*s == '\\' && s[1])
+			s++;
 		if (n + 1 == cap)
 			fail(hint_options, "options: a word is longer than %u bytes", (unsigned)cap - 1);
 		out[n++] = *s;

@@ -6,7 +6,8 @@
  * Gives: struct options: boot flags, root device, console, our own mbchain.* keys, and every
  * other key=value word kept for targets that can carry it (FreeBSD's kenv).
  *
- * Words are separated by blanks; a double-quoted stretch may hold blanks (key="a b").  Both
+ * Words are separated by blanks; a double-quoted stretch may hold blanks (key="a b"); a
+ * backslash takes the next character literally (GRUB 2 escapes quotes and backslashes).  Both
  * strings are parsed, mbchain's first, then the kernel module's: flags add up, and for every
  * other key the kernel module's string wins.  README.md lists every key.
  */

@@ -21,6 +21,12 @@ BTINFO = {'bootpath': 0, 'rootdevice': 1, 'bootdisk': 3, 'console': 6, 'biosgeom
 MODULE_TYPES = {'elf': 1, 'image': 2, 'rnd': 3, 'fs': 4}
 
 
+def shown(text):
+    """A string as the probes print it (tests/probes/lib.c print_str): printable ASCII as is,
+    every other byte and the characters " and \\ as \\xNN."""
+    return ''.join(c if ' ' <= c <= '~' and c not in '"\\' else '\\x%02x' % ord(c) for c in text)
+
+
 def roundup(x, a):
     return (x + a - 1) // a * a
 
@@ -106,10 +112,15 @@ def symbol_layout(elf):
 
 
 def words(s):
-    """Blank-separated words, double quotes grouping (as src/options.c reads them)."""
-    out, cur, quoted, have = [], '', False, False
-    for c in s:
-        if c == '"':
+    """Blank-separated words, double quotes grouping, a backslash keeping the next character
+    (as src/options.c reads them)."""
+    out, cur, quoted, have, escaped = [], '', False, False, False
+    for i, c in enumerate(s):
+        if escaped:
+            cur, have, escaped = cur + c, True, False
+        elif c == '\\' and i + 1 < len(s):
+            escaped, have = True, True
+        elif c == '"':
             quoted, have = not quoted, True
         elif c in ' \t' and not quoted:
             if have:
@@ -157,9 +168,9 @@ def expected_report(case, probe_elf_bytes, memmap, boot_device, basemem, extmem)
     speed = int(opts.get('console_speed', '0'), 0)
     records.append(('console', 'devname="%s" addr=0x%x speed=%d' % (console, addr, speed)))
     if 'root' in opts:
-        records.append(('rootdevice', '"%s"' % opts['root']))
+        records.append(('rootdevice', '"%s"' % shown(opts['root'])))
     bootpath = opts.get('name') or case['kernel_path'] or '/netbsd'
-    records.append(('bootpath', '"%s"' % bootpath[:79]))  # char bootpath[80]
+    records.append(('bootpath', '"%s"' % shown(bootpath[:79])))  # char bootpath[80]
     if boot_device is not None:
         part2 = (boot_device >> 8) & 0xff
         records.append(('bootdisk', 'labelsector=-1 biosdev=0x%x partition=%d' %
@@ -176,7 +187,7 @@ def expected_report(case, probe_elf_bytes, memmap, boot_device, basemem, extmem)
         mtype = MODULE_TYPES[mopts['type']] if 'type' in mopts else (1 if data[:4] == b'\x7fELF' else 4)
         name = name[:79]  # char path[80]
         mods.append('path="%s" type=%d len=%d base=0x%x crc32=0x%08x' %
-                    (name, mtype, len(data), pos, zlib.crc32(data)))
+                    (shown(name), mtype, len(data), pos, zlib.crc32(data)))
         pos += len(data)
     records.append(('modulelist', 'num=%d endpa=0x%x' % (len(mods), pos)))
     records.append(('userconf', 'num=%d' % len(opts.get('userconf', []))))
@@ -189,7 +200,7 @@ def expected_report(case, probe_elf_bytes, memmap, boot_device, basemem, extmem)
                     'esym=0x%08x extmem=%d basemem=%d' % (howto, esym, extmem, basemem))
     exp['memmap'] = ['addr=0x%x size=0x%x type=%d' % m for m in memmap]
     exp['modules'] = mods
-    exp['userconf'] = ['"%s"' % u for u in opts.get('userconf', [])]
+    exp['userconf'] = ['"%s"' % shown(u) for u in opts.get('userconf', [])]
     marker = elf.symbol('probe_marker')
     exp['ksyms'] = 'symbol=probe_marker value=0x%x expected=0x%x' % (marker, marker)
     return exp

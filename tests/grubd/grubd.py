@@ -674,10 +674,9 @@ def case_boot(name, build, tmp, verbose):
             'menuentry BOOT-FAILED --id boot-failed {', '\techo BOOT-FAILED', '\thalt', '}', '']
     iso = boot_iso('\n'.join(head) + out, build, tmp)
     probe, kernel, cmdline, kstring, modules = boot_expectation(name, build)
-    # The probe prints a backslash as \x5c (tests/probes/lib.c print_str) and nbexpect compares
-    # the userconf text as printed: give judge() the kernel string in that notation.  USERCONF
-    # records have a fixed size, so nothing else in the report depends on the text.
-    shown = kstring.replace('\\', '\\x5c')
+    # judge() reads kstring as mbchain does (GRUB's backslashes escape the next character) and
+    # expects the text as the probe prints it (nbexpect.shown).
+    shown = kstring
     case = run.Case(name, 'grub', probe, kernel_args=shown, cmdline=cmdline, modules=modules)
     entries = [(kernel, shown)] + [(os.path.join(tmp, m[0]), m[1]) for m in modules]
     argv = ['timeout', str(QEMU_LIMIT_S)] + run.qemu_command(case, tmp, kernel, entries) + ['-cdrom', iso]

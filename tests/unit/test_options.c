@@ -212,6 +212,17 @@ TEST(options_quoted_values)
 	CHECK_STR(opts.name, "/my kernel");
 }
 
+/* GRUB 2 (grub_create_loader_cmdline) writes a backslash before ", ' and \ in the words it
+ * passes: the backslash keeps the next character, quotes included. */
+TEST(options_backslash_escapes)
+{
+	parse_ok("GRUB 2.06", "userconf=it\\'s a=\\\"q\\\" b=c\\\\d \"e=f g\"", NULL);
+	CHECK_STR(opts.userconf[0], "it's");
+	CHECK_STR(options_var(&opts, "a"), "\"q\"");
+	CHECK_STR(options_var(&opts, "b"), "c\\d");
+	CHECK_STR(options_var(&opts, "e"), "f g");
+}
+
 TEST(options_path_stripping)
 {
 	/* Loaders that put the file first: the first word is a path (kept for the kernel). */
