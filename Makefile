@@ -42,7 +42,7 @@ CFLAGS := $(TARGET_CFLAGS) -std=c11 -Os -g -ffreestanding -fno-builtin -fno-pie 
 HOST_CFLAGS := -std=c11 -O1 -g -DMBCHAIN_HOST -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes
 
-CORE_SRC := util.c fmt.c log.c memmap.c mis.c options.c elf.c handoff.c netbsd.c freebsd.c acpi.c mbpass.c layout.c reloc.c boot.c
+CORE_SRC := util.c fmt.c log.c memmap.c mis.c options.c elf.c handoff.c netbsd.c freebsd.c acpi.c mbpass.c inflate.c layout.c reloc.c boot.c
 BOOT_SRC := $(CORE_SRC) console.c
 BOOT_OBJ := $(BOOT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/asm_entry.o $(BUILD)/obj/asm_handoff.o
 UNIT_SRC := $(wildcard tests/unit/*.c)

@@ -7,6 +7,7 @@
 #include "elf.h"
 #include "freebsd.h"
 #include "handoff.h"
+#include "inflate.h"
 #include "layout.h"
 #include "log.h"
 #include "mbpass.h"
@@ -51,6 +52,43 @@ static enum target_os detect_os(const struct kernel_image *img, bool has_mb_head
 		return OS_MULTIBOOT;
 	fail("name the kernel's OS with mbchain.os=netbsd (or freebsd, multiboot)",
 	     "boot: kernel has no NetBSD ident note, is not FreeBSD (OSABI %u) and has no Multiboot header", img->osabi);
+}
+
+/* The largest module we inflate: the gzip trailer's size is only believed up to this. */
+#define INFLATE_MAX_LEN (512u * MIB)
+
+/* Modules that arrive gzip-compressed (QEMU -kernel passes files as they are) are inflated into
+ * free RAM at the top, away from the low addresses kernels go to, and then stand in for the
+ * compressed module.  The trailer's size sizes the buffer; the real size and CRC are checked. */
+static void inflate_modules(struct boot_request *req, uint64_t image_start, uint64_t image_end)
+{
+	static struct handoff nothing_placed;
+	bool any = false;
+	for (uint32_t i = 0; i < req->module_count; i++) {
+		struct boot_module *m = &req->modules[i];
+		uint32_t isize;
+		uint64_t buffer;
+		size_t out_len;
+		if (m->len < 18 || !gzip_detect(phys_ptr(m->start_pa, m->len), m->len))
+			continue;
+		if (!any)
+			layout_init(&free_ram, req, &nothing_placed, image_start, image_end);
+		any = true;
+		isize = gzip_trailer_size(phys_ptr(m->start_pa, m->len), m->len);
+		if (isize == 0 || isize > INFLATE_MAX_LEN)
+			fail("gunzip the file, or load it through GRUB with insmod gzio", "gzip: module %u claims %u bytes inflated",
+			     i, isize);
+		if (!layout_alloc_top(&free_ram, isize, PAGE_SIZE, PA_LIMIT_32, &buffer))
+			fail("give the machine more memory, or gunzip the file", "gzip: no free RAM to inflate module %u (%u bytes)",
+			     i, isize);
+		const char *err = gzip_inflate(phys_ptr(m->start_pa, m->len), m->len, phys_ptr(buffer, isize), isize, &out_len);
+		if (err)
+			fail("the compressed file is damaged: gunzip -t it", "gzip: module %u: %s", i, err);
+		log_info("gzip: module %u inflated from %u to %u bytes at 0x%llx", i, m->len, (unsigned)out_len,
+			 (unsigned long long)buffer);
+		m->start_pa = (uint32_t)buffer;
+		m->len = (uint32_t)out_len;
+	}
 }
 
 static void print_plan(const struct handoff *h, const struct copy_entry *list, uint32_t count,
@@ -140,6 +178,8 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	if (options.kernel_module >= request.module_count)
 		fail("mbchain.kernel= counts modules from 0", "boot: mbchain.kernel=%u but only %u modules",
 		     options.kernel_module, request.module_count);
+	platform_image_range(&image_start, &image_end);
+	inflate_modules(&request, image_start, image_end);
 	const struct boot_module *km = &request.modules[options.kernel_module];
 	struct mb_kernel_header mb_header;
 	bool has_mb_header = mbpass_find_header(km, &mb_header);
@@ -167,7 +207,6 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 						((stub_code_len + 15) & ~(size_t)15) + STUB_PARAMS_LEN +
 							(uint64_t)reloc_max_entries(&handoff) * STUB_ENTRY_SIZE,
 						16, STUB_BELOW_PA);
-	platform_image_range(&image_start, &image_end);
 	layout_init(&free_ram, &request, &handoff, image_start, image_end);
 	layout_place_blocks(&free_ram, &handoff);
 	if (os == OS_NETBSD)

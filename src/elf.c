@@ -100,9 +100,9 @@ static void read_header(struct kernel_image *img)
 	if (img->file_len < 16)
 		fail(hint_kernel, "elf: the kernel module is %u bytes, too short for an ELF file", img->file_len);
 	const uint8_t *ident = file_bytes(img, 0, 16, "ELF identification");
-	if (ident[0] == 0x1f && ident[1] == 0x8b)
-		fail("gunzip the kernel, or load it through GRUB with insmod gzio (GRUB and kexec inflate modules)",
-		     "elf: the kernel module is gzip-compressed (%u bytes)", img->file_len);
+	if (ident[0] == 0x1f && ident[1] == 0x8b) /* boot.c inflates gzip with DEFLATE: anything else */
+		fail("gunzip the kernel (mbchain inflates gzip files compressed with DEFLATE only)",
+		     "elf: the kernel module is compressed in a way mbchain does not know (%u bytes)", img->file_len);
 	if (memcmp(ident, magic, 4) != 0)
 		fail(hint_kernel, "elf: the kernel module is not an ELF file (starts 0x%02x%02x%02x%02x)", ident[0],
 		     ident[1], ident[2], ident[3]);

@@ -85,6 +85,29 @@ bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t be
 	return true;
 }
 
+bool layout_alloc_top(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa)
+{
+	bool found = false;
+	uint64_t best = 0;
+	for (uint32_t i = 0; i < fr->count; i++) {
+		uint64_t end = min_u64(fr->ranges[i].end_pa, below_pa), start;
+		if (end < len || end - len < fr->ranges[i].start_pa)
+			continue;
+		start = align_down_u64(end - len, align);
+		if (start < fr->ranges[i].start_pa)
+			continue;
+		if (!found || start > best) {
+			best = start;
+			found = true;
+		}
+	}
+	if (!found)
+		return false;
+	layout_reserve(fr, best, best + len);
+	*pa = best;
+	return true;
+}
+
 void layout_place_blocks(struct free_ram *fr, struct handoff *h)
 {
 	for (unsigned i = 0; i < h->block_count; i++) {

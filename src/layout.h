@@ -26,6 +26,8 @@ void layout_init(struct free_ram *fr, const struct boot_request *req, const stru
 /* Take len bytes aligned to `align`, ending at or below `below_pa`, lowest first.  Returns
  * false when nothing fits. */
 bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa);
+/* The same, highest first: for buffers that should stay clear of low kernel destinations. */
+bool layout_alloc_top(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa);
 /* Give every block of h an address; fails with an error line when one does not fit. */
 void layout_place_blocks(struct free_ram *fr, struct handoff *h);
 /* Remove [start, end) from the free list (exposed for tests). */

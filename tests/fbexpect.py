@@ -155,7 +155,7 @@ def shared_image(data):
     return bytes(out), md, low
 
 
-def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
+def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem, acpi=None):
     """dict of expected report pieces for a FreeBSD probe case.
 
     case: kernel_path ('' when the loader gives none), kernel_args, cmdline,
@@ -215,7 +215,7 @@ def expected(case, kernel_bytes, memmap, boot_device, basemem, extmem):
         pos += len(data)
 
     # the static environment, first place and last value per name
-    env = [('kernelname', name)] + QEMU_ACPI
+    env = [('kernelname', name)] + (QEMU_ACPI if acpi is None else acpi)
     env += [(b[2], 'YES') for b in FLAGS if b[2] and howto & b[1]]
     for w in words_of(case['cmdline']) + words_of(case['kernel_args']):
         if w.startswith('-') or w.startswith('mbchain.'):

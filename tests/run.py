@@ -11,6 +11,7 @@ The last line is "N passed, N failed".  Options: --build DIR, --only SUBSTRING, 
 """
 import argparse
 import concurrent.futures
+import gzip
 import os
 import shutil
 import subprocess
@@ -81,13 +82,14 @@ class Case:
 
     def __init__(self, name, loader='qemu', probe='netbsd-i386', kernel_args='', cmdline='',
                  modules=(), machine='pc', ram_mib=128, kernel_index=0, error=None,
-                 kernel_file=None, video=False, exitport=True, reboot_line=None):
+                 kernel_file=None, video=False, exitport=True, reboot_line=None, gz=False):
         self.name, self.loader, self.probe = name, loader, probe
         self.kernel_args, self.cmdline = kernel_args, cmdline
         self.modules = list(modules)  # (file name, args, bytes)
         self.machine, self.ram_mib = machine, ram_mib
         self.kernel_index, self.error, self.kernel_file = kernel_index, error, kernel_file
         self.video, self.exitport, self.reboot_line = video, exitport, reboot_line
+        self.gz = gz  # kernel and modules handed over gzip-compressed (GRUB: module --nounzip)
 
 
 module_bytes = forge_cases.module_bytes  # deterministic test content, one definition
@@ -143,6 +145,12 @@ def boot_cases(build):
         cases.append(Case('%s/freebsd-i386/kmod' % loader, loader, 'freebsd-i386', kernel_args='-s',
                           modules=[kmod_i386, md_image]))
     cases += [Case('grub/%s/framebuffer' % p, 'grub', p, video=True) for p in ('freebsd-i386', 'freebsd-amd64')]
+    # gzip'd kernels and modules, inflated by mbchain (QEMU passes files as they are; GRUB is
+    # told --nounzip)
+    for loader in ('qemu', 'grub'):
+        for probe in ('netbsd-i386', 'netbsd-amd64', 'freebsd-i386', 'freebsd-amd64'):
+            mods = [mod_a, mod_b] if probe.startswith('netbsd') else [md_image, kmod if 'amd64' in probe else kmod_i386]
+            cases.append(Case('%s/%s/gzip' % (loader, probe), loader, probe, kernel_args='-s', modules=mods, gz=True))
     # The machine matrix: both chipsets, RAM from 64 MiB to 8 GiB (entries above 4 GiB must
     # reach MEMMAP/SMAP intact), and 64 modules in all (the kernel and 63 more).
     many = [('m%02d.bin' % i, module_bytes(100 + i, 1000 + 37 * i)) for i in range(63)]
@@ -224,6 +232,12 @@ def bad_cases(build):
         Case('bad/elf-symtab-link', kernel_file=patched(probe, (symtab + 24, 4, 99)),
              error='netbsd: symbol table %d links to string table 99 of %d sections' % ((symtab - shoff) // 40, shnum)),
     ]
+    # gzip'd probes, damaged three ways: the CRC, a trailer that claims too little, a cut stream
+    # whose trailer (its last 8 bytes) still claims the true size
+    gz = gzip.compress(probe, 9, mtime=0)
+    gz_crc_flipped = gz[:-8] + bytes([gz[-8] ^ 0xff]) + gz[-7:]
+    gz_short_trailer = gz[:-4] + (len(probe) - 1).to_bytes(4, 'little')
+    gz_truncated = gz[:len(gz) // 2] + gz[-8:]
     # FreeBSD/amd64 probe whose last segment's memsz reaches past 1 GiB: no image needed for that
     with open(os.path.join(build, 'probes', 'freebsd-amd64.elf'), 'rb') as f:
         huge_bss = bytearray(f.read())
@@ -242,8 +256,14 @@ def bad_cases(build):
              error='elf: segment 0 at [0x7800000, 0x'),
         Case('bad/tiny', kernel_file=b'tiny',
              error='elf: the kernel module is 4 bytes, too short for an ELF file'),
-        Case('bad/gzip', kernel_file=b'\x1f\x8b\x08\x00' + bytes(60),
-             error='elf: the kernel module is gzip-compressed (64 bytes)'),
+        Case('bad/gzip-claims-nothing', kernel_file=b'\x1f\x8b\x08\x00' + bytes(60),
+             error='gzip: module 0 claims 0 bytes inflated'),
+        Case('bad/gzip-crc', kernel_file=gz_crc_flipped, error='gzip: module 0: the CRC-32 does not match (damaged file)'),
+        Case('bad/gzip-trailer-small', kernel_file=gz_short_trailer,
+             error='gzip: module 0: it inflates to more than expected'),
+        Case('bad/gzip-truncated', kernel_file=gz_truncated, error='gzip: module 0: the stream is truncated'),
+        Case('bad/gzip-not-deflate', kernel_file=b'\x1f\x8b\x07\x00' + bytes(60),
+             error='elf: the kernel module is compressed in a way mbchain does not know (64 bytes)'),
         Case('bad/console-name', kernel_args='console=vga',
              error='netbsd: console=vga is not a NetBSD console'),
         Case('bad/unknown-mbchain-key', cmdline='mbchain.verbos',
@@ -278,11 +298,17 @@ def write_inputs(case, build, tmp):
             f.write(case.kernel_file)
     else:
         kernel = os.path.join(build, 'probes', case.probe + '.elf')
+    if case.gz and case.kernel_file is None:
+        with open(kernel, 'rb') as f:
+            data = f.read()
+        kernel = os.path.join(tmp, case.probe + '.elf.gz')
+        with open(kernel, 'wb') as f:
+            f.write(gzip.compress(data, 9, mtime=0))
     mods = []
     for name, args, data in case.modules:
-        path = os.path.join(tmp, name)
+        path = os.path.join(tmp, name + ('.gz' if case.gz else ''))
         with open(path, 'wb') as f:
-            f.write(data)
+            f.write(gzip.compress(data, 6, mtime=0) if case.gz else data)
         mods.append((path, args))
     entries = list(mods)
     entries.insert(case.kernel_index, (kernel, case.kernel_args))
@@ -304,7 +330,7 @@ def grub_iso(case, build, tmp, entries):
     for i, (path, args) in enumerate(entries):
         name = 'm%d' % i
         shutil.copy(path, os.path.join(tree, 'boot', name))
-        lines.append('module /boot/%s %s' % (name, args))
+        lines.append('module %s/boot/%s %s' % ('--nounzip ' if case.gz else '', name, args))
     lines += ['boot', 'echo BOOT-FAILED', 'halt']
     with open(os.path.join(tree, 'boot', 'grub', 'grub.cfg'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -373,26 +399,33 @@ def judge(case, build, rc, e9, kernel, entries):
                 modules=mods, kernel_index=case.kernel_index, video=case.video)
     # QEMU's Multiboot ROM reports boot device 0x8000ffff; GRUB on a CD 0xe0ffffff.
     boot_device = 0xe0ffffff if grub else 0x8000ffff
-    if case.probe.startswith('freebsd'):
-        with open(kernel, 'rb') as f:
-            exp = fbexpect.expected(spec, f.read(), memmap, boot_device,
-                                    ram_at(memmap, 0) // 1024, ram_at(memmap, 1 << 20) // 1024)
-        problems = fbexpect.compare(exp, nbexpect.parse_report(e9))
-        if rc != EXIT_PASS:
-            problems.insert(0, 'QEMU exit %d, want %d' % (rc, EXIT_PASS))
-        return problems
-    with open(kernel, 'rb') as f:
-        exp = nbexpect.expected_report(spec, f.read(), memmap, boot_device,
-                                       ram_at(memmap, 0) // 1024, ram_at(memmap, 1 << 20) // 1024)
-    if case.video:
+    plain = os.path.join(build, 'probes', case.probe + '.elf') if case.gz else kernel
+    problems = compare_report(case.probe, spec, plain, memmap, boot_device, ram_at(memmap, 0) // 1024,
+                              ram_at(memmap, 1 << 20) // 1024, e9, video=case.video)
+    if rc != EXIT_PASS:
+        problems.insert(0, 'QEMU exit %d, want %d' % (rc, EXIT_PASS))
+    return problems
+
+
+def compare_report(probe, spec, kernel_file, memmap, boot_device, basemem, extmem, e9, video=False, acpi=None):
+    """Every difference between a probe's report and what the case must produce, for any of the
+    four probes: nbexpect for NetBSD, fbexpect for FreeBSD.  The loader-side facts (memory map,
+    boot device, memory sizes, ACPI as the firmware has it) come from the caller.
+    acpi: FreeBSD's expected acpi.* kenv entries when not SeaBIOS's (fbexpect.QEMU_ACPI)."""
+    with open(kernel_file, 'rb') as f:
+        kernel = f.read()
+    report = nbexpect.parse_report(e9)
+    if probe.startswith('freebsd'):
+        exp = fbexpect.expected(dict(spec, video=video), kernel, memmap, boot_device, basemem, extmem,
+                                acpi=acpi)
+        return fbexpect.compare(exp, report)
+    exp = nbexpect.expected_report(spec, kernel, memmap, boot_device, basemem, extmem)
+    if video:
         # QEMU's std VGA linear framebuffer, in the mode gfxpayload asked for
         exp['records'] = [r for r in exp['records'] if r[0] != 'framebuffer'] + [(
             'framebuffer', 'physaddr=0xfd000000 width=1024 height=768 stride=4096 depth=32 '
             'rgb=8,8,8/16,8,0 vbemode=0x0')]
-    problems = nbexpect.compare(exp, nbexpect.parse_report(e9))
-    if rc != EXIT_PASS:
-        problems.insert(0, 'QEMU exit %d, want %d' % (rc, EXIT_PASS))
-    return problems
+    return nbexpect.compare(exp, report)
 
 
 def run_unit(build):

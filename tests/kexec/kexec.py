@@ -2,15 +2,24 @@
 """kexec.py - mbchain started by Linux kexec (through tools/kload), in QEMU.
 
 A Debian 12 cloud kernel boots in QEMU with an initramfs holding busybox, kexec-tools (and
-the shared libraries it needs), tools/kload, build/mbchain.elf, a NetBSD probe kernel and a
-module.  Its /init runs `kload -e`, i.e.
+the shared libraries it needs), tools/kload, build/mbchain.elf, a probe kernel (NetBSD or
+FreeBSD, i386 or amd64) and a module.  Its /init runs `kload -e`, i.e. for NetBSD
 
     kexec -l /mbchain.elf --type multiboot-x86 --command-line=mbchain.exitport=0xf4
           --module='/netbsd -s root=wd0a' --module='/rnd type=rnd'
     kexec -e
 
-and the probe's report (port 0xE9) is compared line by line with tests/nbexpect.py's, for the
-memory map kexec-tools builds (kexec_memmap() below).  The kload-errors case provokes kload's
+and for FreeBSD (kload -k mbchain.exitport=0xf4 -k vfs.root.mountfrom=ufs:/dev/md0
+-m /boot/mfsroot,type=md_image /boot/kernel.old/kernel -sv)
+
+    kexec -l /mbchain.elf --type multiboot-x86 --command-line=mbchain.exitport=0xf4
+          --module='/boot/kernel.old/kernel -sv vfs.root.mountfrom=ufs:/dev/md0'
+          --module='/boot/mfsroot type=md_image'
+
+and the probe's report (port 0xE9) is compared line by line with tests/run.py
+compare_report's (tests/nbexpect.py or tests/fbexpect.py by probe), for the memory map
+kexec-tools builds (kexec_memmap() below), no boot device (FreeBSD/i386: bios_dev 0x80), and
+for FreeBSD SeaBIOS's RSDP (KEXEC_ACPI below: the BIOS ROM area survives kexec).  The kload-errors case provokes kload's
 error paths inside the VM (not root, kexec missing, not a BSD kernel, too many modules,
 lockdown, kexec_load_disabled) and checks -n, --check and -u.
 
@@ -54,7 +63,8 @@ mbchain passes the map on after sorting and cleaning it (src/memmap.c: drop empt
 most restrictive type wins an overlap, merge neighbours of one type); so the MEMMAP record is
 kexec_memmap(qemu_e820(...)) through the same cleaning (tests/forge/cases.py sanitize(), an
 independent Python copy), and basemem/extmem are mem_lower/mem_upper (the MIS has
-MB_INFO_MEMORY, which mbchain prefers to the map).
+MB_INFO_MEMORY, which mbchain prefers to the map).  For FreeBSD the same map is the SMAP
+record and basemem/extmem the i386 bootinfo's (measured: 638 / 523135 KiB at 512 MiB).
 """
 import argparse
 import concurrent.futures
@@ -77,7 +87,7 @@ TESTS = os.path.dirname(HERE)
 ROOT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, 'forge'))
-import nbexpect  # noqa: E402
+import fbexpect  # noqa: E402  (QEMU_ACPI)
 import cases as forge_cases  # noqa: E402  (module_bytes, sanitize)
 
 EXIT_PASS, EXIT_FAIL = 33, 35       # probe: 0x10 / 0x11 to isa-debug-exit
@@ -86,20 +96,42 @@ RAM_MIB = 512
 TIMEOUT_S = 90
 
 REALMODE_IVT_END = 0x400  # kexec-tools' "interrupt table" (fact 3)
+# What a FreeBSD probe's acpi.* kenv holds after kexec: Linux leaves the BIOS ROM area
+# (0xE0000-0xFFFFF) as SeaBIOS filled it, so mbchain's scan finds SeaBIOS's own RSDP there -
+# measured: acpi.rsdp=0x000f59d0 acpi.revision=1 acpi.oem="BOCHS " acpi.rsdt=0x1ffe1ad8 (512 MiB),
+# the same RSDP a direct QEMU boot shows.  So the expectation is fbexpect.QEMU_ACPI, said here.
+KEXEC_ACPI = fbexpect.QEMU_ACPI
 
 CASES = [
     ('netbsd-i386/flags-root-module', 'kload -e: NetBSD/i386 probe, -s root=wd0a, an rnd module'),
     ('netbsd-amd64/flags-root-module', 'kload -e: NetBSD/amd64 probe, -s root=wd0a, an rnd module'),
+    ('freebsd-i386/flags-kenv-md', 'kload -e: FreeBSD/i386 probe, -sv, a kenv pair by -k, an md_image'),
+    ('freebsd-amd64/flags-kenv-md', 'kload -e: FreeBSD/amd64 probe, -s -d, a kenv pair by -k, an md_image'),
     ('kload-errors', 'kload -n/--check/-u and every error path provokable in the VM'),
 ]
 
+# kernel: where the probe lies in the initramfs (the path kload hands kexec, so the kernel's
+# name); kenv: kload -k words (appended to the kernel's string after kernel_args); module: the
+# -m module (path, args, bytes).
 BOOT = {
     'netbsd-i386/flags-root-module': dict(probe='netbsd-i386', kernel_args='-s root=wd0a',
                                           mbchain_args='mbchain.exitport=0xf4'),
     'netbsd-amd64/flags-root-module': dict(probe='netbsd-amd64', kernel_args='-s root=wd0a',
                                            mbchain_args='mbchain.exitport=0xf4'),
+    'freebsd-i386/flags-kenv-md': dict(probe='freebsd-i386', kernel_args='-sv',
+                                       kenv='vfs.root.mountfrom=ufs:/dev/md0', mbchain_args='mbchain.exitport=0xf4'),
+    'freebsd-amd64/flags-kenv-md': dict(probe='freebsd-amd64', kernel_args='-s -d',
+                                        kenv='vfs.root.mountfrom=ufs:/dev/md0 kern.hz=100',
+                                        mbchain_args='mbchain.exitport=0xf4'),
 }
 RND = ('/rnd', 'type=rnd', forge_cases.module_bytes(11, 512))
+MD_IMAGE = ('/boot/mfsroot', 'type=md_image', forge_cases.module_bytes(12, 20000))
+for _c in BOOT.values():
+    freebsd = _c['probe'].startswith('freebsd')
+    # not /boot/kernel/kernel, FreeBSD's default name: the name must come from kexec's string
+    _c.setdefault('kernel', '/boot/kernel.old/kernel' if freebsd else '/netbsd')
+    _c.setdefault('module', MD_IMAGE if freebsd else RND)
+    _c.setdefault('kenv', '')
 
 
 # --- the facts, as functions ---------------------------------------------------------------
@@ -494,9 +526,12 @@ def build_initramfs(name, build, info, tmp):
     cp.file('etc/shells', b'/bin/sh\n')
     if name in BOOT:
         c = BOOT[name]
-        cp.copy('netbsd', os.path.join(build, 'probes', c['probe'] + '.elf'))
-        args = ' '.join('-k ' + w for w in c['mbchain_args'].split())
-        args += ' -m %s,%s /netbsd %s' % (RND[0], RND[1], c['kernel_args'])
+        cp.copy(c['kernel'], os.path.join(build, 'probes', c['probe'] + '.elf'))
+        path, margs, data = c['module']
+        if path != RND[0]:
+            cp.file(path, data)
+        args = ' '.join('-k ' + w for w in (c['mbchain_args'] + ' ' + c['kenv']).split())
+        args += ' -m %s,%s %s %s' % (path, margs.replace(' ', ','), c['kernel'], c['kernel_args'])
         init = BOOT_INIT.replace('@KLOAD_ARGS@', args)
     else:
         cp.copy('netbsd', os.path.join(build, 'probes', 'netbsd-i386.elf'))
@@ -566,14 +601,14 @@ def judge_boot(name, build, rc, lines, e9):
             253: ' (mbchain error)', EXIT_FAIL: ' (probe FAIL)'}.get(rc, '')))
     if 'stack: ' not in e9:
         return problems + ['the probe never reported (0xE9 log: %d bytes)' % len(e9)]
-    with open(os.path.join(build, 'probes', c['probe'] + '.elf'), 'rb') as f:
-        kernel = f.read()
-    # kexec passes "path args" strings (mbchain skips the path), no boot device, its own map
-    spec = dict(kernel_path='/netbsd', kernel_args=c['kernel_args'], cmdline=c['mbchain_args'],
-                modules=[RND], kernel_index=0)
+    # kexec passes "path args" strings (mbchain skips the path; FreeBSD's kernel name is that
+    # path), no boot device, its own map; kload appends the -k words to the kernel's string
+    spec = dict(kernel_path=c['kernel'], kernel_args=(c['kernel_args'] + ' ' + c['kenv']).strip(),
+                cmdline=c['mbchain_args'], modules=[c['module']], kernel_index=0)
     basemem, extmem = kexec_mem_sizes(e820)
-    exp = nbexpect.expected_report(spec, kernel, expected_memmap(e820), None, basemem, extmem)
-    problems += nbexpect.compare(exp, nbexpect.parse_report(e9))
+    import run  # tests/run.py: one comparison for every probe
+    problems += run.compare_report(c['probe'], spec, os.path.join(build, 'probes', c['probe'] + '.elf'),
+                                   expected_memmap(e820), None, basemem, extmem, e9, acpi=KEXEC_ACPI)
     return problems
 
 
@@ -594,7 +629,8 @@ def run_case(name, build, verbose=False):
     if name not in dict(CASES):
         return -1, '-', ['harness: no kexec case %r' % name]
     need = [os.path.join(build, 'mbchain.elf')]
-    need += [os.path.join(build, 'probes', p + '.elf') for p in ('netbsd-i386', 'netbsd-amd64')]
+    need += [os.path.join(build, 'probes', p + '.elf') for p in
+             ({BOOT[name]['probe']} if name in BOOT else ('netbsd-i386', 'netbsd-amd64'))]
     missing = [p for p in need if not os.path.exists(p)]
     if missing:
         return -1, '-', ['harness: missing %s (make all)' % ', '.join(missing)]

@@ -2,11 +2,15 @@
 """loaders.py - mbchain booted by two more Multiboot loaders: isolinux's mboot.c32 (in QEMU)
 and GRUB in Bochs, for tests/run.py to import.
 
-Each case boots a NetBSD probe kernel (tests/probes) through mbchain and compares the probe's
-whole report with the one tests/nbexpect.py computes for the case.
+Each case boots a probe kernel (tests/probes: NetBSD or FreeBSD, i386 or amd64) through
+mbchain and compares the probe's whole report with the one tests/run.py compare_report computes
+for the case (tests/nbexpect.py for NetBSD, tests/fbexpect.py for FreeBSD; one judge for all).
+NetBSD cases pass boot flags, root= and an rnd module; FreeBSD cases boot flags, kenv pairs
+(on mbchain's line and the kernel's) and an md_image module.
 
   isolinux/...  an ISO with isolinux.bin + mboot.c32 (syslinux 6.04), isolinux.cfg
                     APPEND /mbchain.elf ARGS --- /boot/netbsd.probe ARGS --- /boot/rnd.seed type=rnd
+                (FreeBSD: /boot/freebsd.probe and /boot/mfsroot type=md_image)
                 booted with QEMU -cdrom (TCG), judged by QEMU's exit code and the 0xE9 log.
   bochs/...     a GRUB ISO (tests/run.py grub_iso) in Bochs 2.7, headless (rfb display,
                 no client).  Bochs has no isa-debug-exit: the probe halts after "result:",
@@ -32,11 +36,15 @@ isolinux 6.04 mboot.c32 (QEMU 7.2, SeaBIOS 1.16.2): MIS flags 0x26d = mem, cmdli
   name as written in APPEND ("/mbchain.elf -d ...", "/boot/netbsd.probe -s ...",
   "/boot/rnd.seed type=rnd"), so BOOTPATH is that path and the module path "/boot/rnd.seed";
   the memory map is QEMU's E820 unchanged (tests/run.py qemu_e820); modules page-aligned right after the kernel image;
-  MIS at 0x2000; CR0 = 0x11 at entry.
+  MIS at 0x2000; CR0 = 0x11 at entry.  FreeBSD: kernelname is the APPEND path, FreeBSD/i386's
+  bios_dev 0x80 (no boot device), SeaBIOS's RSDP as in QEMU (fbexpect.QEMU_ACPI).
 
 Bochs 2.7 (BIOS-bochs-latest, megs: 128) + GRUB 2.06 from a CD: boot_device 0xe0ffffff (as in
   QEMU), command line and module strings without file names (GRUB 2), CR0 = 0x60000011 at
   entry (CD and NW set: mbchain must enable caches), and the E820 map of bochs_e820() below.
+  FreeBSD: the BIOS's own RSDP (BOCHS_ACPI below), FreeBSD/i386's bios_dev 0xe0; FreeBSD/amd64
+  is entered in long mode, so the debugger's breakpoint line shows the virtual entry and the
+  physical one is taken from the "[0x...]" line after it (cr0_at_breakpoints).
 """
 import argparse
 import fcntl
@@ -62,7 +70,6 @@ BOCHS_VGAROM = '/usr/share/bochs/VGABIOS-lgpl-latest'
 BOCHS_MEGS = 128
 BOCHS_LIMIT_S = 60
 QEMU_LIMIT_S = 60
-KERNEL_ON_ISO = '/boot/netbsd.probe'
 MB = 1 << 20
 
 
@@ -88,31 +95,55 @@ def bochs_e820(megs):
             (MB, ram - acpi - MB, 1), (ram - acpi, acpi, 3), (0xfffc0000, 0x40000, 2)]
 
 
+# Bochs 2.7's BIOS-bochs-latest (rombios32) RSDP, measured by booting the FreeBSD probes through
+# GRUB and mbchain in Bochs (megs: 128): acpi.rsdp=0x000f9fa0 acpi.revision=1 (RSDP revision 0,
+# so no XSDT) acpi.oem="BOCHS " acpi.rsdt=0x07ff0000.  The RSDP lies in the BIOS segment
+# (0xF0000-0xFFFFF), the RSDT at the start of the ACPI tables in the top 64 KiB of RAM (the
+# type 3 range of bochs_e820()); the exact addresses are BIOS build layout, checked by pattern.
+BOCHS_ACPI = [('acpi.rsdp', re.compile(r'0x000f[0-9a-f]{4}$')), ('acpi.revision', '1'),
+              ('acpi.oem', 'BOCHS '),
+              ('acpi.rsdt', re.compile(r'0x%04x[0-9a-f]{4}$' % ((BOCHS_MEGS * MB - 0x10000) >> 16)))]
+
+
 # --- the cases -----------------------------------------------------------------------------
 
-RND = ('rnd.seed', 'type=rnd')
+# each family's module: (file name, args, size); the bytes are module_bytes(seed, size)
+MODULE = {'netbsd': ('rnd.seed', 'type=rnd', 512), 'freebsd': ('mfsroot', 'type=md_image', 20000)}
 CASE_DEFS = {
-    # name: (loader, probe, mbchain's args, kernel args)
-    'isolinux/netbsd-i386/flags-root-rnd': ('isolinux', 'netbsd-i386', '-d', '-sv root=wd0a'),
-    'isolinux/netbsd-amd64/flags-root-rnd': ('isolinux', 'netbsd-amd64', '-d', '-s -1 root=sd0e'),
-    'bochs/netbsd-i386/flags-rnd': ('bochs', 'netbsd-i386', '-d', '-sv'),
-    'bochs/netbsd-amd64/flags-rnd': ('bochs', 'netbsd-amd64', '-a', '-s -1'),
+    # name: (loader, probe, mbchain's args, kernel args, seed of the module's bytes)
+    'isolinux/netbsd-i386/flags-root-rnd': ('isolinux', 'netbsd-i386', '-d', '-sv root=wd0a', 11),
+    'isolinux/netbsd-amd64/flags-root-rnd': ('isolinux', 'netbsd-amd64', '-d', '-s -1 root=sd0e', 12),
+    'isolinux/freebsd-i386/flags-kenv-md': ('isolinux', 'freebsd-i386', '-d',
+                                            '-sv vfs.root.mountfrom=ufs:/dev/ada0p2', 15),
+    'isolinux/freebsd-amd64/flags-kenv-md': ('isolinux', 'freebsd-amd64', '-d kern.hz=100',
+                                             '-s -h vfs.root.mountfrom=cd9660:/dev/iso9660/X', 16),
+    'bochs/netbsd-i386/flags-rnd': ('bochs', 'netbsd-i386', '-d', '-sv', 13),
+    'bochs/netbsd-amd64/flags-rnd': ('bochs', 'netbsd-amd64', '-a', '-s -1', 14),
+    'bochs/freebsd-i386/flags-kenv-md': ('bochs', 'freebsd-i386', '-d',
+                                         '-sv vfs.root.mountfrom=ufs:/dev/ada0p2', 17),
+    'bochs/freebsd-amd64/flags-kenv-md': ('bochs', 'freebsd-amd64', '-a kern.hz=100',
+                                          '-s vfs.root.mountfrom=ufs:/dev/ada0p2', 18),
 }
 CASES = list(CASE_DEFS)
-_SEED = {'isolinux/netbsd-i386/flags-root-rnd': 11, 'isolinux/netbsd-amd64/flags-root-rnd': 12,
-         'bochs/netbsd-i386/flags-rnd': 13, 'bochs/netbsd-amd64/flags-rnd': 14}
 
 
 def _module(name):
-    return RND[0], RND[1], _run().module_bytes(_SEED[name], 512)
+    probe, seed = CASE_DEFS[name][1], CASE_DEFS[name][4]
+    fname, args, size = MODULE[probe.split('-')[0]]
+    return fname, args, _run().module_bytes(seed, size)
+
+
+def kernel_on_iso(probe):
+    """Where the isolinux ISO holds the probe: not /netbsd or /boot/kernel/kernel, mbchain's
+    defaults, so a passing case shows the path came from mboot.c32's string."""
+    return '/boot/%s.probe' % probe.split('-')[0]
 
 
 # --- isolinux ------------------------------------------------------------------------------
 
 def isolinux_iso(tmp, build, probe, mbchain_args, kernel_args, modules):
-    """An isolinux ISO: mboot.c32 loads /mbchain.elf, KERNEL_ON_ISO (the probe) and the
-    modules (/boot/NAME).  Not /netbsd: that is mbchain's default boot path, so it would not
-    show whether the path came from mboot.c32's string."""
+    """An isolinux ISO: mboot.c32 loads /mbchain.elf, kernel_on_iso(probe) (the probe) and the
+    modules (/boot/NAME)."""
     tree = os.path.join(tmp, 'iso')
     os.makedirs(os.path.join(tree, 'isolinux'))
     os.makedirs(os.path.join(tree, 'boot'))
@@ -120,8 +151,8 @@ def isolinux_iso(tmp, build, probe, mbchain_args, kernel_args, modules):
     for f in ('mboot.c32', 'libcom32.c32', 'ldlinux.c32'):
         shutil.copy(os.path.join(SYSLINUX_BIOS, f), os.path.join(tree, 'isolinux'))
     shutil.copy(os.path.join(build, 'mbchain.elf'), os.path.join(tree, 'mbchain.elf'))
-    shutil.copy(os.path.join(build, 'probes', probe + '.elf'), tree + KERNEL_ON_ISO)
-    parts = ['/mbchain.elf ' + mbchain_args, KERNEL_ON_ISO + ' ' + kernel_args]
+    shutil.copy(os.path.join(build, 'probes', probe + '.elf'), tree + kernel_on_iso(probe))
+    parts = ['/mbchain.elf ' + mbchain_args, kernel_on_iso(probe) + ' ' + kernel_args]
     for fname, args, data in modules:
         with open(os.path.join(tree, 'boot', fname), 'wb') as f:
             f.write(data)
@@ -139,7 +170,7 @@ def isolinux_iso(tmp, build, probe, mbchain_args, kernel_args, modules):
 
 
 def run_isolinux(name, build, tmp):
-    _, probe, mb_args, k_args = CASE_DEFS[name]
+    _, probe, mb_args, k_args, _ = CASE_DEFS[name]
     mod = _module(name)
     cmdline = mb_args + ' mbchain.exitport=0xf4'
     iso = isolinux_iso(tmp, build, probe, cmdline, k_args, [mod])
@@ -157,9 +188,9 @@ def run_isolinux(name, build, tmp):
     e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
     memmap = _run().qemu_e820('pc', 128)
     # mboot.c32 passes "/path args" and no boot_device
-    spec = dict(kernel_path=KERNEL_ON_ISO, kernel_args=k_args, cmdline=cmdline,
+    spec = dict(kernel_path=kernel_on_iso(probe), kernel_args=k_args, cmdline=cmdline,
                 modules=[('/boot/' + mod[0], mod[1], mod[2])], kernel_index=0)
-    problems = judge(spec, probe, build, e9, memmap, None)
+    problems = judge(spec, probe, build, e9, memmap, None)  # SeaBIOS's RSDP: fbexpect.QEMU_ACPI
     if rc != _run().EXIT_PASS:
         problems.insert(0, 'QEMU exit %d, want %d' % (rc, _run().EXIT_PASS))
     return rc, e9, problems
@@ -198,7 +229,7 @@ def _bochs_done(out):
 
 def run_bochs(name, build, tmp):
     run = _run()
-    _, probe, mb_args, k_args = CASE_DEFS[name]
+    _, probe, mb_args, k_args, _ = CASE_DEFS[name]
     mod = _module(name)
     case = run.Case(name, 'grub', probe, kernel_args=k_args, cmdline=mb_args, modules=[mod])
     kernel, entries = run.write_inputs(case, build, tmp)
@@ -212,7 +243,7 @@ def run_bochs(name, build, tmp):
     with open(os.path.join(build, 'mbchain.elf'), 'rb') as f:
         mbchain_entry = nbexpect.Elf(f.read()).entry
     with open(kernel, 'rb') as f:
-        kernel_entry = nbexpect.Elf(f.read()).entry & 0x07ffffff  # where NetBSD's loader puts it
+        kernel_entry = kernel_entry_pa(probe, nbexpect.Elf(f.read()).entry)
     with open(os.path.join(tmp, 'cont'), 'w') as f:
         # the kernel's breakpoint is set only once mbchain runs: GRUB's relocator executes at
         # 0x100000 too before it jumps to mbchain
@@ -250,23 +281,36 @@ def run_bochs(name, build, tmp):
     # GRUB 2 passes argument strings without file names; on a CD boot_device 0xe0ffffff
     spec = dict(kernel_path='', kernel_args=k_args, cmdline=mb_args,
                 modules=[('', mod[1], mod[2])], kernel_index=0)
-    problems = judge(spec, probe, build, e9, memmap, 0xe0ffffff)
+    problems = judge(spec, probe, build, e9, memmap, 0xe0ffffff, acpi=BOCHS_ACPI)
     problems += cr0_problems(e9, mbchain_entry, kernel_entry)
     if timed_out:
         problems.insert(0, 'Bochs still running after %d s (no result: line)' % BOCHS_LIMIT_S)
     return rc, e9, problems
 
 
+def kernel_entry_pa(probe, entry):
+    """The physical address the kernel is entered at: NetBSD's loader puts it at entry modulo
+    128 MiB, FreeBSD's (fbexpect) at entry minus its 16 MiB-aligned base (amd64: the physical
+    address behind the virtual entry mbchain jumps to in long mode)."""
+    return entry & (0x00ffffff if probe.startswith('freebsd') else 0x07ffffff)
+
+
 CR0_CD, CR0_NW = 1 << 30, 1 << 29
 
 
 def cr0_at_breakpoints(out):
-    """{physical address: CR0} from the debugger's "Breakpoint N, 0x..." and "CR0=0x..." lines."""
-    seen, where = {}, None
+    """{physical address: CR0} from the debugger's lines at each breakpoint: "(0) Breakpoint N,
+    LINEAR", then "(0) [PHYSICAL] SEG:LINEAR ...", then "CR0=0x...".  The physical address is
+    the bracketed one: FreeBSD/amd64 is entered in long mode at its virtual (linear) entry."""
+    seen, hit, where = {}, False, None
     for line in out.split('\n'):
-        m = re.match(r'\(\d+\) Breakpoint \d+, (0x[0-9a-f]+)', line)
-        if m:
-            where = int(m.group(1), 16)
+        if re.match(r'\(\d+\) Breakpoint \d+, 0x[0-9a-f]+', line):
+            hit, where = True, None
+            continue
+        m = re.match(r'\(\d+\) \[(0x[0-9a-f]+)\] ', line)
+        if m and hit:
+            where, hit = int(m.group(1), 16), False
+            continue
         m = re.match(r'CR0=(0x[0-9a-f]+)', line)
         if m and where is not None:
             seen.setdefault(where, int(m.group(1), 16))
@@ -294,8 +338,10 @@ def cr0_problems(out, mbchain_entry, kernel_entry):
 
 # --- common --------------------------------------------------------------------------------
 
-def judge(spec, probe, build, e9, memmap, boot_device):
-    """The full nbexpect comparison; mbchain error lines are problems too."""
+def judge(spec, probe, build, e9, memmap, boot_device, acpi=None):
+    """tests/run.py compare_report (nbexpect or fbexpect, by probe) for the case; mbchain error
+    lines are problems too.  acpi: the firmware's acpi.* kenv entries for a FreeBSD probe
+    (None = SeaBIOS's, fbexpect.QEMU_ACPI)."""
     run = _run()
     text = e9.replace('\r', '')
     problems = ['mbchain: ' + l[len('mbchain: '):] for l in text.split('\n')
@@ -303,11 +349,9 @@ def judge(spec, probe, build, e9, memmap, boot_device):
     if 'stack: ' not in text:
         problems.append('the probe never ran (no "stack:" line)')
         return problems
-    with open(os.path.join(build, 'probes', probe + '.elf'), 'rb') as f:
-        exp = nbexpect.expected_report(spec, f.read(), memmap, boot_device,
-                                       run.ram_at(memmap, 0) // 1024,
-                                       run.ram_at(memmap, MB) // 1024)
-    return problems + nbexpect.compare(exp, nbexpect.parse_report(text))
+    return problems + run.compare_report(probe, spec, os.path.join(build, 'probes', probe + '.elf'), memmap,
+                                         boot_device, run.ram_at(memmap, 0) // 1024,
+                                         run.ram_at(memmap, MB) // 1024, text, acpi=acpi)
 
 
 def _missing(name, build):
