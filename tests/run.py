@@ -238,6 +238,7 @@ def bad_cases(build):
     gz_crc_flipped = gz[:-8] + bytes([gz[-8] ^ 0xff]) + gz[-7:]
     gz_short_trailer = gz[:-4] + (len(probe) - 1).to_bytes(4, 'little')
     gz_truncated = gz[:len(gz) // 2] + gz[-8:]
+    gz_bomb = gzip.compress(bytes(100 << 20), 9, mtime=0)
     # FreeBSD/amd64 probe whose last segment's memsz reaches past 1 GiB: no image needed for that
     with open(os.path.join(build, 'probes', 'freebsd-amd64.elf'), 'rb') as f:
         huge_bss = bytearray(f.read())
@@ -262,6 +263,11 @@ def bad_cases(build):
         Case('bad/gzip-trailer-small', kernel_file=gz_short_trailer,
              error='gzip: module 0: it inflates to more than expected'),
         Case('bad/gzip-truncated', kernel_file=gz_truncated, error='gzip: module 0: the stream is truncated'),
+        # gzip bombs: one honest (100 MiB of zeros on a 64 MiB machine), one whose trailer lies
+        Case('bad/gzip-bomb', kernel_file=gz_bomb, ram_mib=64,
+             error='gzip: no free RAM to inflate module 0 (104857600 bytes)'),
+        Case('bad/gzip-bomb-lying-trailer', kernel_file=gz_bomb[:-4] + (1 << 20).to_bytes(4, 'little'),
+             error='gzip: module 0: it inflates to more than expected'),
         Case('bad/gzip-not-deflate', kernel_file=b'\x1f\x8b\x07\x00' + bytes(60),
              error='elf: the kernel module is compressed in a way mbchain does not know (64 bytes)'),
         Case('bad/console-name', kernel_args='console=vga',
