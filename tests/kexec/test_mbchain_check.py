@@ -2,7 +2,7 @@
 """test_mbchain_check.py - mbchain-check (tools/mbchain-check.c), the host build of mbchain's
 planning pipeline that `kload --check` runs, on fake /sys/firmware/memmap trees.
 
-The tool is built here under ASan+UBSan from the Makefile's CORE_SRC (or taken from
+The tool is built under ASan+UBSan by the Makefile (build/mbchain-check-asan), or taken from
 $MBCHAIN_CHECK), so no Makefile target is needed to run this file.  The memory maps are QEMU's
 (tests/run.py qemu_e820) as Linux shows them in /sys/firmware/memmap (kexec.py sysfs_memmap);
 the expected NetBSD figures come from tests/nbexpect.py's independent ELF reader and libsa
@@ -31,12 +31,6 @@ sys.path.insert(0, HERE)
 import nbexpect  # noqa: E402
 import kexec as kexec_facts  # noqa: E402  (qemu_e820, sysfs_memmap, kexec_mem_sizes)
 
-CORE_SRC = ('util.c fmt.c log.c memmap.c mis.c options.c elf.c handoff.c netbsd.c freebsd.c acpi.c '
-            'mbpass.c layout.c reloc.c boot.c').split()
-HOST_CFLAGS = ['-std=c11', '-O1', '-g', '-DMBCHAIN_HOST', '-fsanitize=address,undefined',
-               '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-Wall', '-Wextra', '-Werror',
-               '-Wshadow', '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wno-format-zero-length',
-               '-Wno-missing-prototypes']
 PAGE = 4096
 
 CASES = [
@@ -54,21 +48,18 @@ _tool = {}
 
 
 def tool(build):
-    """$MBCHAIN_CHECK, or mbchain-check built under ASan+UBSan into build/mbchain-check-asan."""
+    """$MBCHAIN_CHECK, or mbchain-check built under ASan+UBSan by the Makefile
+    (build/mbchain-check-asan: one list of sources, the Makefile's CORE_SRC)."""
     if os.environ.get('MBCHAIN_CHECK'):
         return os.environ['MBCHAIN_CHECK']
     with _build_lock:
         if build in _tool:
             return _tool[build]
         out = os.path.join(build, 'mbchain-check-asan')
-        srcs = [os.path.join(ROOT, 'tools', 'mbchain-check.c')] + [os.path.join(ROOT, 'src', s) for s in CORE_SRC]
-        deps = srcs + [os.path.join(ROOT, 'src', h) for h in os.listdir(os.path.join(ROOT, 'src')) if h.endswith('.h')]
-        if not os.path.exists(out) or os.path.getmtime(out) < max(os.path.getmtime(d) for d in deps):
-            cc = os.environ.get('HOST_CC', 'gcc')
-            p = subprocess.run([cc] + HOST_CFLAGS + ['-I' + os.path.join(ROOT, 'src'), '-o', out] + srcs,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if p.returncode:
-                raise RuntimeError('building mbchain-check failed:\n' + p.stdout[-3000:])
+        p = subprocess.run(['make', '-s', '-C', ROOT, 'BUILD=' + build, out], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if p.returncode:
+            raise RuntimeError('building mbchain-check failed:\n' + p.stdout[-3000:])
         _tool[build] = out
         return out
 
