@@ -3,7 +3,7 @@
 planning pipeline that `kload --check` runs, on fake /sys/firmware/memmap trees.
 
 The tool is built under ASan+UBSan by the Makefile (build/mbchain-check-asan), or taken from
-$MBCHAIN_CHECK), so no Makefile target is needed to run this file.  The memory maps are QEMU's
+$MBCHAIN_CHECK.  The memory maps are QEMU's
 (tests/run.py qemu_e820) as Linux shows them in /sys/firmware/memmap (kexec.py sysfs_memmap);
 the expected NetBSD figures come from tests/nbexpect.py's independent ELF reader and libsa
 layout, mem_lower/mem_upper from kexec.py kexec_mem_sizes().
