@@ -137,6 +137,8 @@ static const char *inflate_codes(struct bits *b, struct output *o, const struct 
 			return "a length code is invalid";
 		size_t length = length_base[sym - 257] + take(b, length_extra[sym - 257]);
 		int d = huffman_decode(b, dist);
+		if (b->overrun)
+			return "the stream is truncated";
 		if (d < 0 || d >= MAX_DIST_CODES)
 			return "a distance code is invalid";
 		size_t distance = dist_base[d] + take(b, dist_extra[d]);
@@ -184,8 +186,9 @@ static void fixed_tables(struct huffman *litlen, struct huffman *dist)
 	for (; i < 288; i++)
 		lengths[i] = 8;
 	huffman_build(litlen, lengths, MAX_LITLEN_CODES);
-	memset(lengths, 5, MAX_DIST_CODES);
-	huffman_build(dist, lengths, MAX_DIST_CODES);
+	/* 32 five-bit codes: 30 and 31 exist in the fixed code but mean nothing (RFC 1951 3.2.6) */
+	memset(lengths, 5, MAX_DIST_CODES + 2);
+	huffman_build(dist, lengths, MAX_DIST_CODES + 2);
 }
 
 static const char *dynamic_tables(struct bits *b, struct huffman *litlen, struct huffman *dist)
@@ -199,6 +202,8 @@ static const char *dynamic_tables(struct bits *b, struct huffman *litlen, struct
 	memset(lengths, 0, 19);
 	for (unsigned i = 0; i < ncode; i++)
 		lengths[order[i]] = (uint8_t)take(b, 3);
+	if (b->overrun) /* a cut stream reads as zeros: say so before judging what was read */
+		return "the stream is truncated";
 	if (!huffman_build(&codelen, lengths, 19))
 		return "a code-length code is over-subscribed";
 	while (n < nlit + ndist) {
@@ -337,5 +342,11 @@ const char *gzip_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 		return "the CRC-32 does not match (damaged file)";
 	if (isize != (uint32_t)*out_len)
 		return "the size in the trailer does not match";
+	/* RFC 1952 allows a series of members; the last trailer would size only the last one and
+	 * a kernel would arrive cut: refuse rather than guess.  Other trailing bytes are ignored,
+	 * as gzip does. */
+	pos += GZ_TRAILER_LEN;
+	if (gzip_detect(in + pos, in_len - pos))
+		return "the file holds more than one gzip member (concatenated files)";
 	return NULL;
 }

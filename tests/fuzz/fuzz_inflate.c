@@ -57,6 +57,7 @@ static const char *const known_errors[] = {
 	"the gzip trailer is missing",
 	"the CRC-32 does not match (damaged file)",
 	"the size in the trailer does not match",
+	"the file holds more than one gzip member (concatenated files)",
 };
 
 /* zlib refuses these, inflate.c accepts them on purpose. */
@@ -180,7 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.err) {
 		FZ_CHECKF(in_list(a.err, known_errors, sizeof(known_errors) / sizeof(known_errors[0])),
 			  "unknown error text \"%s\"", a.err);
-		if (ref.ok)
+		/* zlib's inflate stops after the first member; mbchain refuses a second one */
+		if (ref.ok && strcmp(a.err, "the file holds more than one gzip member (concatenated files)") != 0)
 			FZ_CHECKF(strcmp(a.err, "it inflates to more than expected") == 0 && ref.len > cap,
 				  "%s: refused (\"%s\", out_cap %zu) a stream zlib inflates to %zu bytes", gz ? "gzip" : "raw",
 				  a.err, cap, ref.len);

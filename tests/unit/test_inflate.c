@@ -1129,15 +1129,9 @@ TEST(inflate_gzip_trailing_bytes_ignored)
 
 TEST(inflate_gzip_multi_member)
 {
-	/* RFC 1952 2.2: "A gzip file consists of a series of members".  gzip -dc gives both texts;
-	 * zlib's inflate (like gzip_inflate) stops after the first.  Expected: both members, or a
-	 * refusal; got: success with the first member only, silently. */
-	static const char both[] = "first member\nsecond member\n";
+	/* RFC 1952 2.2: "A gzip file consists of a series of members".  mbchain sizes its buffer
+	 * from the last trailer, which covers only the last member: it refuses such files. */
 	size_t out_len;
-	const char *err = GZ(gz_two_members, sizeof(gz_two_members), 100, &out_len);
-	if (!err) {
-		CHECK_MSG(out_len == strlen(both), "two-member file: out_len %zu (\"%.*s\"), expected %zu (both members) or an error",
-			  out_len, (int)out_len, (const char *)out_buf, strlen(both));
-		CHECK_MEM(out_buf, both, strlen(both));
-	}
+	CHECK_STR(GZ(gz_two_members, sizeof(gz_two_members), 100, &out_len),
+		  "the file holds more than one gzip member (concatenated files)");
 }
