@@ -8,7 +8,7 @@
 # python3, and the loaders of the later boot tests: isolinux syslinux-common bochs-term bochs
 # bochsbios vgabios (bochs-term before bochs, so apt picks it for bochs's GUI alternative rather
 # than bochs-wx); the static checks and fuzzers: clang lld libclang-rt-14-dev cppcheck
-# clang-tidy; the benchmark plot: gnuplot-nox.
+# clang-tidy, zlib1g-dev (the inflate fuzzer's reference decoder); the benchmark plot: gnuplot-nox.
 # Installed with --no-install-recommends (recommends pull in ~500 MB of GTK/mesa).
 # When everything is present this is one dpkg-query (well under a second) and apt is not run.
 # Waits up to 300 s for another process's dpkg lock.  Needs root or sudo only when installing.
@@ -18,7 +18,7 @@ set -f # the lists below are split on blanks on purpose; no globbing
 
 pkgs="gcc make nasm binutils qemu-system-x86 grub-pc-bin grub-common xorriso mtools python3
 isolinux syslinux-common bochs-term bochs bochsbios vgabios
-clang lld libclang-rt-14-dev cppcheck clang-tidy gnuplot-nox ${DEPS_EXTRA:-}"
+clang lld libclang-rt-14-dev zlib1g-dev cppcheck clang-tidy gnuplot-nox ${DEPS_EXTRA:-}"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "ensure-deps: no dpkg-query: this script knows Debian/Ubuntu only; install by hand:" >&2
