@@ -63,18 +63,24 @@ void layout_init(struct free_ram *fr, const struct boot_request *req, const stru
 	}
 }
 
-bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa)
+/* Take len bytes aligned to `align` in one free range, ending at or below below_pa: the lowest
+ * such place, or the highest with `top`. */
+static bool alloc_in(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, bool top, uint64_t *pa)
 {
 	bool found = false;
 	uint64_t best = 0;
 	for (uint32_t i = 0; i < fr->count; i++) {
-		uint64_t start;
-		if (!align_up_u64(fr->ranges[i].start_pa, align, &start))
+		uint64_t lo = fr->ranges[i].start_pa, hi = min_u64(fr->ranges[i].end_pa, below_pa), at;
+		if (hi < lo || hi - lo < len)
 			continue;
-		if (start + len < start || start + len > fr->ranges[i].end_pa || start + len > below_pa)
+		if (top)
+			at = align_down_u64(hi - len, align);
+		else if (!align_up_u64(lo, align, &at))
 			continue;
-		if (!found || start < best) {
-			best = start;
+		if (at < lo || at > hi - len)
+			continue;
+		if (!found || (top ? at > best : at < best)) {
+			best = at;
 			found = true;
 		}
 	}
@@ -85,27 +91,14 @@ bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t be
 	return true;
 }
 
+bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa)
+{
+	return alloc_in(fr, len, align, below_pa, false, pa);
+}
+
 bool layout_alloc_top(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa)
 {
-	bool found = false;
-	uint64_t best = 0;
-	for (uint32_t i = 0; i < fr->count; i++) {
-		uint64_t end = min_u64(fr->ranges[i].end_pa, below_pa), start;
-		if (end < len || end - len < fr->ranges[i].start_pa)
-			continue;
-		start = align_down_u64(end - len, align);
-		if (start < fr->ranges[i].start_pa)
-			continue;
-		if (!found || start > best) {
-			best = start;
-			found = true;
-		}
-	}
-	if (!found)
-		return false;
-	layout_reserve(fr, best, best + len);
-	*pa = best;
-	return true;
+	return alloc_in(fr, len, align, below_pa, true, pa);
 }
 
 void layout_place_blocks(struct free_ram *fr, struct handoff *h)

@@ -9,7 +9,7 @@
  * inside RAM, never RAM inside a hole.  Then ACPI reclaimable < ACPI NVS < reserved < unknown <
  * bad: the more a kernel must leave a byte alone, the higher the rank, so an overlap never
  * makes memory look more usable than one of its entries said. */
-static unsigned type_rank(uint32_t type)
+unsigned memmap_type_rank(uint32_t type)
 {
 	switch (type) {
 	case MEM_RAM:
@@ -68,7 +68,7 @@ bool memmap_sanitize(struct mem_range *ranges, uint32_t *count, uint32_t cap)
 		for (uint32_t i = 0; i < n_in; i++) {
 			uint64_t end = in[i].base_pa + in[i].len;
 			bool covers = in[i].base_pa <= lo && end >= hi;
-			if (covers && (!covered || type_rank(in[i].type) > type_rank(type))) {
+			if (covers && (!covered || memmap_type_rank(in[i].type) > memmap_type_rank(type))) {
 				type = in[i].type;
 				covered = true;
 			}

