@@ -28,7 +28,6 @@ tests/run.py; stand-alone:
     python3 tests/differential/differential.py [--build DIR] [--only S] [-j N] [-v] [--show]
     python3 tests/differential/differential.py --write-allowed
 """
-import argparse
 import collections
 import concurrent.futures
 import fnmatch
@@ -47,6 +46,7 @@ ROOT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)
 import nbexpect  # noqa: E402
 import fbexpect  # noqa: E402
+import harness  # noqa: E402
 
 GRUB_COMMON = os.path.join(TESTS, 'probes', 'grub-common.sh')
 ALLOWED_MD = os.path.join(HERE, 'ALLOWED.md')
@@ -625,9 +625,7 @@ def boot_mbchain(case, build, tmp, modules):
                             stderr=subprocess.PIPE, timeout=70).returncode
     except subprocess.TimeoutExpired:
         rc = -1
-    path = os.path.join(tmp, 'e9.log')
-    text = open(path, errors='replace').read().replace('\r', '') if os.path.exists(path) else ''
-    return rc, text
+    return rc, harness.read_log(tmp).replace('\r', '')
 
 
 def run_case(name, build, verbose=False, show=False):
@@ -635,9 +633,9 @@ def run_case(name, build, verbose=False, show=False):
     case = DCASES[name]
     need = [os.path.join(build, 'mbchain.elf'), os.path.join(build, 'probes', case.probe + '.elf')]
     need += [os.path.join(build, m[1]) for m in case.modules if not isinstance(m[1], tuple)]
-    missing = [p for p in need if not os.path.exists(p)]
+    missing = harness.missing(need)
     if missing:
-        return -1, '-', ['harness: missing %s (make all)' % ', '.join(missing)]
+        return missing
     problems = []
     try:
         with open(ALLOWED_MD) as f:
@@ -699,38 +697,24 @@ def run_case(name, build, verbose=False, show=False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-j', type=int, default=max(1, (os.cpu_count() or 2) // 2))
-    ap.add_argument('-v', action='store_true')
+def _options(ap):
     ap.add_argument('--show', action='store_true', help='print every field of both reports')
     ap.add_argument('--write-allowed', action='store_true', help='regenerate ALLOWED.md')
-    args = ap.parse_args()
+
+
+def _write_allowed(args):
     if args.write_allowed:
         with open(ALLOWED_MD, 'w') as f:
             f.write(allowed_markdown())
         print('wrote', ALLOWED_MD)
         return 0
-    build = os.path.abspath(args.build)
-    names = [n for n in CASES if args.only in n]
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
-        futs = [(n, pool.submit(run_case, n, build, args.v, args.show)) for n in names]
-        for n, fut in futs:
-            try:
-                rc, summary, problems = fut.result()
-            except Exception as e:  # a harness error is a failure
-                rc, summary, problems = -1, '-', ['harness: %r' % e]
-            real = [p for p in problems if not p.startswith('--- fields')
-                    and not p.startswith('--- allowed')]
-            print('%-4s differential/%-16s exit %-4d %s' % ('FAIL' if real else 'ok', n, rc, summary))
-            for p in problems:
-                print('     ' + p.replace('\n', '\n     '))
-            failed += bool(real)
-    print('%d passed, %d failed' % (len(names) - failed, failed))
-    return 1 if failed else 0
+
+
+def main():
+    # the "--- fields" and "--- allowed" tables of --show are attachments, no failure
+    return harness.standalone_main(CASES, run_case, 'differential/', extra_args=_options, width=16,
+                                   jobs=max(1, (os.cpu_count() or 2) // 2), before=_write_allowed,
+                                   case_options=('show',))
 
 
 if __name__ == '__main__':

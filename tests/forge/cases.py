@@ -23,8 +23,6 @@ mirrored at 0xffff0.  So a string pointer at 0xfffffff8 reads the NUL-terminated
 0xffffffff reads "" - no string can run past 4 GiB on this machine; the *_wraps string cases
 therefore boot, with "23/99" (or "") in place of the forged field.
 """
-import argparse
-import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -34,6 +32,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/, for nbexpect
+import harness  # noqa: E402
 
 EXIT_PASS, EXIT_MBCHAIN_ERROR, EXIT_FORGE_ERROR = 33, 253, 251
 ROM_STRING_AT_FFFFFFF8 = '23/99'  # SeaBIOS 1.16.2 build date tail, NUL at 0xfffffffd
@@ -211,9 +210,9 @@ def judge(name, rc, e9, kernel_path, modules):
 def run_case(name, build, verbose=False):
     need = [os.path.join(build, f) for f in
             ('forge.elf', 'mbchain.elf', os.path.join('probes', PROBES.get(name, 'netbsd-i386') + '.elf'))]
-    missing = [p for p in need if not os.path.exists(p)]
+    missing = harness.missing(need, hint='make all; make -C tests/forge')
     if missing:
-        return -1, '-', ['harness: missing %s (make all; make -C tests/forge)' % ', '.join(missing)]
+        return missing
     tmp = tempfile.mkdtemp(prefix='mbchain-forge-')
     try:
         limit = 6 if name in HALTS else 30
@@ -223,38 +222,15 @@ def run_case(name, build, verbose=False):
                                 timeout=limit + 10).returncode
         except subprocess.TimeoutExpired:
             rc = -1
-        e9_path = os.path.join(tmp, 'e9.log')
-        e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
-        problems = judge(name, rc, e9, kernel, modules)
-        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
-        summary = errors[0] if errors else ('result: PASS' if 'result: PASS' in e9 else '-')
-        if problems and verbose:
-            problems.append('--- 0xE9 log ---\n' + e9)
+        e9 = harness.read_log(tmp)
+        summary, problems = harness.summarize(e9, judge(name, rc, e9, kernel, modules), verbose)
         return rc, summary, problems
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
-    ap.add_argument('-v', action='store_true')
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    names = [n for n, _ in CASES if args.only in n]
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
-        futs = [(n, pool.submit(run_case, n, build, args.v)) for n in names]
-        for n, fut in futs:
-            rc, summary, problems = fut.result()
-            print('%-4s forge/%-28s exit %-4d %s' % ('FAIL' if problems else 'ok', n, rc, summary))
-            for p in problems:
-                print('     ' + p.replace('\n', '\n     '))
-            failed += bool(problems)
-    print('%d passed, %d failed' % (len(names) - failed, failed))
-    return 1 if failed else 0
+    return harness.standalone_main(CASES, run_case, 'forge/', width=28)
 
 
 if __name__ == '__main__':

@@ -42,15 +42,12 @@ an argument holding a blank in "..."; booted from a grub-mkrescue CD in QEMU it 
 (cd) (not (cd0); `ls` lists "(cd) (fd0)", $root is hd96 = BIOS drive 0xe0) and reports boot device
 0xe0ffffff.
 """
-import argparse
-import concurrent.futures
 import gzip
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -58,13 +55,14 @@ ROOT = os.path.dirname(TESTS)
 GEN = os.path.join(ROOT, 'tools', '41_mbchain')
 SAMPLE = os.path.join(ROOT, 'tools', 'mbchain.default')
 QEMU_LIMIT_S = 60
+sys.path.insert(0, TESTS)
+import harness  # noqa: E402
 
 
 def _run():
     """tests/run.py, imported late: run.py imports this module, so no import cycle at load."""
     if '__main__' in sys.modules and hasattr(sys.modules['__main__'], 'grub_iso'):
         return sys.modules['__main__']
-    sys.path.insert(0, TESTS)
     import run
     return run
 
@@ -685,10 +683,8 @@ def case_boot(name, build, tmp, verbose):
                             timeout=QEMU_LIMIT_S + 10).returncode
     except subprocess.TimeoutExpired:
         rc = -1
-    e9_path = os.path.join(tmp, 'e9.log')
-    e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
-    com1 = os.path.join(tmp, 'com1.log')
-    grub_said = open(com1, errors='replace').read() if os.path.exists(com1) else ''
+    e9 = harness.read_log(tmp)
+    grub_said = harness.read_log(tmp, 'com1.log')
     if 'BOOT-FAILED' in grub_said:
         problems.append('GRUB could not boot %s (fell back to BOOT-FAILED): %s' % (eid, [
             l.strip() for l in grub_said.split('\n') if l.strip().startswith('error:')]))
@@ -710,21 +706,22 @@ CASES = list(GENERATE) + list(BOOT_CASES)
 
 
 def _missing(name, build):
+    """(files, tools) case name needs, for harness.missing()."""
     tools = ['grub-script-check']
     need = []
     if name.startswith('boot/'):
         tools += ['grub-mkrescue', 'xorriso', 'qemu-system-x86_64']
         need = [os.path.join(build, 'mbchain.elf')] + [
             os.path.join(build, 'probes', p + '.elf') for p in ('netbsd-i386', 'freebsd-amd64')]
-    return [p for p in need if not os.path.exists(p)] + [t for t in tools if not shutil.which(t)]
+    return need, tools
 
 
 def run_case(name, build, verbose=False):
     if name not in CASES:
         return -1, '-', ['harness: no case %r' % name]
-    missing = _missing(name, build)
+    missing = harness.missing(*_missing(name, build), hint='make all; tests/tools/ensure-deps.sh')
     if missing:
-        return -1, '-', ['harness: missing %s (make all; tests/tools/ensure-deps.sh)' % ', '.join(missing)]
+        return missing
     tmp = tempfile.mkdtemp(prefix='mbchain-grubd-')
     try:
         if name in GENERATE:
@@ -735,35 +732,7 @@ def run_case(name, build, verbose=False):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
-    ap.add_argument('-v', action='store_true')
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    names = [n for n in CASES if args.only in 'grubd/' + n]
-    failed = skipped = 0
-
-    def timed(n):
-        t0 = time.monotonic()
-        r = run_case(n, build, args.v)
-        return r + (time.monotonic() - t0,)
-    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
-        futs = [(n, pool.submit(timed, n)) for n in names]
-        for n, fut in futs:
-            rc, summary, problems, dt = fut.result()
-            skip = len(problems) == 1 and problems[0].startswith('SKIP: ')
-            print('%-4s grubd/%-24s exit %-4d %5.1f s  %s' % (
-                'skip' if skip else 'FAIL' if problems else 'ok', n, rc, dt, summary))
-            if skip:
-                skipped += 1
-                continue
-            for p in problems:
-                print('     ' + p.replace('\n', '\n     '))
-            failed += bool(problems)
-    print('%d passed, %d failed, %d skipped' % (len(names) - failed - skipped, failed, skipped))
-    return 1 if failed else 0
+    return harness.standalone_main(CASES, run_case, 'grubd/', timed=True, skips=True)
 
 
 if __name__ == '__main__':

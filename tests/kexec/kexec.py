@@ -66,8 +66,6 @@ independent Python copy), and basemem/extmem are mem_lower/mem_upper (the MIS ha
 MB_INFO_MEMORY, which mbchain prefers to the map).  For FreeBSD the same map is the SMAP
 record and basemem/extmem the i386 bootinfo's (measured: 638 / 523135 KiB at 512 MiB).
 """
-import argparse
-import concurrent.futures
 import fcntl
 import glob
 import gzip
@@ -88,6 +86,7 @@ ROOT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, 'forge'))
 import fbexpect  # noqa: E402  (QEMU_ACPI)
+import harness  # noqa: E402
 import cases as forge_cases  # noqa: E402  (module_bytes, sanitize)
 
 EXIT_PASS, EXIT_FAIL = 33, 35       # probe: 0x10 / 0x11 to isa-debug-exit
@@ -571,9 +570,7 @@ def boot(info, initrd, tmp, verbose):
     stderr = proc.stderr.read().decode('utf-8', 'replace')
     if stderr.strip() and verbose:
         lines.append((time.monotonic() - t0, 'qemu stderr: ' + stderr.strip()))
-    e9_path = os.path.join(tmp, 'e9.log')
-    e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
-    return rc, lines, e9
+    return rc, lines, harness.read_log(tmp)
 
 
 def parse_sysfs(lines):
@@ -631,9 +628,9 @@ def run_case(name, build, verbose=False):
     need = [os.path.join(build, 'mbchain.elf')]
     need += [os.path.join(build, 'probes', p + '.elf') for p in
              ({BOOT[name]['probe']} if name in BOOT else ('netbsd-i386', 'netbsd-amd64'))]
-    missing = [p for p in need if not os.path.exists(p)]
+    missing = harness.missing(need)
     if missing:
-        return -1, '-', ['harness: missing %s (make all)' % ', '.join(missing)]
+        return missing
     if not shutil.which('qemu-system-x86_64'):
         return -1, 'SKIP', ['SKIP: qemu-system-x86_64 not found']
     try:
@@ -671,35 +668,17 @@ def run_case(name, build, verbose=False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
-    ap.add_argument('-v', action='store_true')
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    names = [n for n, _ in CASES if args.only in n]
-    t0 = time.time()
+def _fetch_first(args):
+    """Fetch (or find cached) the kernel and packages once, saying so, before the cases run."""
     try:
         fetch(log=print)
     except (Skip, ValueError):
         pass  # each case reports it
-    failed = skipped = 0
-    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
-        futs = [(n, pool.submit(run_case, n, build, args.v)) for n in names]
-        for n, fut in futs:
-            rc, summary, problems = fut.result()
-            skip = len(problems) == 1 and problems[0].startswith('SKIP: ')
-            word = 'SKIP' if skip else ('FAIL' if problems else 'ok')
-            print('%-4s kexec/%-32s exit %-4d %s' % (word, n, rc, summary))
-            for p in problems:
-                print('     ' + p.replace('\n', '\n     '))
-            skipped += skip
-            failed += bool(problems) and not skip
-    print('%d passed, %d failed, %d skipped (%.1f s)' % (
-        len(names) - failed - skipped, failed, skipped, time.time() - t0))
-    return 1 if failed else 0
+
+
+def main():
+    return harness.standalone_main(CASES, run_case, 'kexec/', width=32, skips=True,
+                                   total_time=True, before=_fetch_first)
 
 
 if __name__ == '__main__':

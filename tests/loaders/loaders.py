@@ -46,7 +46,6 @@ Bochs 2.7 (BIOS-bochs-latest, megs: 128) + GRUB 2.06 from a CD: boot_device 0xe0
   is entered in long mode, so the debugger's breakpoint line shows the virtual entry and the
   physical one is taken from the "[0x...]" line after it (cr0_at_breakpoints).
 """
-import argparse
 import fcntl
 import os
 import re
@@ -61,6 +60,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 ROOT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)
+import harness  # noqa: E402
 import nbexpect  # noqa: E402
 
 ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin'
@@ -184,8 +184,7 @@ def run_isolinux(name, build, tmp):
                             timeout=QEMU_LIMIT_S + 10).returncode
     except subprocess.TimeoutExpired:
         rc = -1
-    e9_path = os.path.join(tmp, 'e9.log')
-    e9 = open(e9_path, errors='replace').read() if os.path.exists(e9_path) else ''
+    e9 = harness.read_log(tmp)
     memmap = _run().qemu_e820('pc', 128)
     # mboot.c32 passes "/path args" and no boot_device
     spec = dict(kernel_path=kernel_on_iso(probe), kernel_args=k_args, cmdline=cmdline,
@@ -355,6 +354,7 @@ def judge(spec, probe, build, e9, memmap, boot_device, acpi=None):
 
 
 def _missing(name, build):
+    """(files, tools) case name needs, for harness.missing()."""
     loader, probe = CASE_DEFS[name][:2]
     need = [os.path.join(build, 'mbchain.elf'), os.path.join(build, 'probes', probe + '.elf')]
     if loader == 'isolinux':
@@ -364,50 +364,30 @@ def _missing(name, build):
     else:
         need += [BOCHS_ROM, BOCHS_VGAROM]
         tools = ['bochs', 'grub-mkrescue']
-    return [p for p in need if not os.path.exists(p)] + [t for t in tools if not shutil.which(t)]
+    return need, tools
 
 
 def run_case(name, build, verbose=False):
     if name not in CASE_DEFS:
         return -1, '-', ['harness: no case %r' % name]
-    missing = _missing(name, build)
+    missing = harness.missing(*_missing(name, build), hint='make all; tests/tools/ensure-deps.sh')
     if missing:
-        return -1, '-', ['harness: missing %s (make all; tests/tools/ensure-deps.sh)' %
-                         ', '.join(missing)]
+        return missing
     tmp = tempfile.mkdtemp(prefix='mbchain-loaders-')
     try:
         if CASE_DEFS[name][0] == 'isolinux':
             rc, e9, problems = run_isolinux(name, build, tmp)
         else:
             rc, e9, problems = run_bochs(name, build, tmp)
-        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
-        summary = errors[0] if errors else ('result: PASS' if '\nresult: PASS' in e9 else '-')
-        if problems and verbose:
-            problems.append('--- 0xE9 log ---\n' + e9)
+        summary, problems = harness.summarize(e9, problems, verbose)
         return rc, summary, problems
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-v', action='store_true')
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    names = [n for n in CASES if args.only in n]
-    failed = 0
-    for n in names:  # one at a time: Bochs must be, and isolinux boots take ~1 s
-        t0 = time.monotonic()
-        rc, summary, problems = run_case(n, build, args.v)
-        print('%-4s %-40s exit %-4d %5.1f s  %s' % ('FAIL' if problems else 'ok', n, rc,
-                                                    time.monotonic() - t0, summary))
-        for p in problems:
-            print('     ' + p.replace('\n', '\n     '))
-        failed += bool(problems)
-    print('%d passed, %d failed' % (len(names) - failed, failed))
-    return 1 if failed else 0
+    # one at a time: Bochs must be, and isolinux boots take ~1 s
+    return harness.standalone_main(CASES, run_case, '', parallel=False, width=40, timed=True)
 
 
 if __name__ == '__main__':

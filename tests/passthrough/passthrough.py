@@ -46,8 +46,6 @@ Facts the expectations rest on (QEMU 7.2, SeaBIOS 1.16.2, GRUB 2.06, Debian 12):
   - The probe builds: mbinfo.elf (ELF32, header flags 0x3, linked at 0x800000) and
     mbinfo-kludge.bin (flat image, header flags 0x10003, loaded at 0x1400000 by its header).
 """
-import argparse
-import concurrent.futures
 import fcntl
 import glob
 import os
@@ -64,6 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 ROOT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)
+import harness  # noqa: E402
 
 EXIT_PASS = 33
 MBCHAIN_ARGS = 'mbchain.exitport=0xf4'
@@ -264,8 +263,7 @@ def run_qemu(cmd, tmp, limit):
                             timeout=limit + 10).returncode
     except subprocess.TimeoutExpired:
         rc = -1
-    path = os.path.join(tmp, 'e9.log')
-    return rc, open(path, errors='replace').read() if os.path.exists(path) else ''
+    return rc, harness.read_log(tmp)
 
 
 def string_for(loader, path, args, index=None, kernel_index=0):
@@ -316,10 +314,7 @@ def probe_case(name, build, verbose):
         report = parse_lines(e9)
         problems = [] if rc == EXIT_PASS else ['QEMU exit %d, want %d' % (rc, EXIT_PASS)]
         problems += compare_mb(exp, report, 'mbinfo-' + kind)
-        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
-        summary = errors[0] if errors else ('result: PASS' if ('result', 'PASS') in report else '-')
-        if problems and verbose:
-            problems.append('--- 0xE9 log ---\n' + e9)
+        summary, problems = harness.summarize(e9, problems, verbose)
         return rc, summary, problems
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -345,12 +340,9 @@ def chain_case(name, build, verbose):
         # (GRUB) and its kernel module string "PROBE -s" / "-s"; run.judge() knows both forms.
         inner = run.Case(name, loader=loader, probe='netbsd-i386', kernel_args=kernel_args)
         problems = run.judge(inner, build, rc, e9, probe, [(probe, kernel_args)])
-        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
         if e9.count('mbchain: boot: kernel is module 0, OS multiboot\n') != 1:
             problems.append('no "boot: kernel is module 0, OS multiboot" line from the outer mbchain')
-        summary = errors[0] if errors else ('result: PASS' if 'result: PASS' in e9 else '-')
-        if problems and verbose:
-            problems.append('--- 0xE9 log ---\n' + e9)
+        summary, problems = harness.summarize(e9, problems, verbose)
         return rc, summary, problems
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -503,12 +495,11 @@ def xen_case(name, build, verbose):
             xen_string = string_for('grub', None, XEN_ARGS)  # mbchain puts "/kernel" in front
         stop = r'^\(XEN\) Panic on CPU \d+:\n.*\n|^mbchain: error: .*\n|^mbchain: halted'
         rc, com1 = run_until(cmd, os.path.join(tmp, 'com1.log'), stop, 120)
-        e9 = open(os.path.join(tmp, 'e9.log'), errors='replace').read() if os.path.exists(
-            os.path.join(tmp, 'e9.log')) else ''
+        e9 = harness.read_log(tmp)
         problems = []
         if rc != 'stopped':
             problems.append('QEMU ended %s before Xen panicked' % rc)
-        errors = [l for l in e9.split('\n') if l.startswith('mbchain: error: ')]
+        errors = [l for l in e9.split('\n') if l.startswith(harness.ERROR)]
         problems += ['mbchain: %s' % l for l in errors]
         # Xen must show exactly what mbchain's MIS says; the "Command line:" line is Xen's
         # cmdline_cook() of the string mbchain passed, which is the string mbchain's loader gave.
@@ -550,9 +541,9 @@ def run_case(name, build, verbose=False):
     if name not in CASES:
         return -1, '-', ['harness: unknown case %s' % name]
     need = [os.path.join(build, 'mbchain.elf')]
-    missing = [p for p in need if not os.path.exists(p)]
+    missing = harness.missing(need)
     if missing:
-        return -1, '-', ['harness: missing %s (make all)' % ', '.join(missing)]
+        return missing
     if '/xen' in name:
         return xen_case(name, build, verbose)
     if '/chain/' in name:
@@ -561,31 +552,7 @@ def run_case(name, build, verbose=False):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', default='')
-    ap.add_argument('-j', type=int, default=max(2, os.cpu_count() or 2))
-    ap.add_argument('-v', action='store_true')
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    names = [n for n in CASES if args.only in n]
-    failed = skipped_count = 0
-    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
-        def timed(n):
-            t0 = time.time()
-            return run_case(n, build, args.v) + (time.time() - t0,)
-        futs = [(n, pool.submit(timed, n)) for n in names]
-        for n, fut in futs:
-            rc, summary, problems, took = fut.result()
-            skipped = problems and all(p.startswith('SKIP: ') for p in problems)
-            print('%-4s passthrough/%-24s exit %-4s %5.1f s  %s' % (
-                'SKIP' if skipped else 'FAIL' if problems else 'ok', n, rc, took, summary))
-            for p in problems:
-                print('     ' + p.replace('\n', '\n     '))
-            failed += bool(problems) and not skipped
-            skipped_count += bool(skipped)
-    print('%d passed, %d failed, %d skipped' % (len(names) - failed - skipped_count, failed, skipped_count))
-    return 1 if failed else 0
+    return harness.standalone_main(CASES, run_case, 'passthrough/', timed=True, skips=True)
 
 
 if __name__ == '__main__':
