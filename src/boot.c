@@ -56,16 +56,111 @@ static enum target_os detect_os(const struct kernel_image *img, bool has_mb_head
 
 /* The largest module we inflate: the gzip trailer's size is only believed up to this. */
 #define INFLATE_MAX_LEN (512u * MIB)
+/* Inflated into the buffer before anything goes in place: the ELF and program headers, and the
+ * range where a Multiboot header is looked for. */
+#define INFLATE_HEAD_LEN 8192u
+
+/* The kernel module being inflated, for place_segments. */
+struct place_context {
+	const struct options *opts;
+	struct boot_module *module;
+	unsigned index;
+	uint64_t file_len; /* the trailer's claim: only a bound, checked on every write */
+};
+
+/* The target the kernel will get, as far as its head tells: OS_AUTO when it cannot be told
+ * (a Multiboot header and no NetBSD note in the head: NetBSD/i386 or a Multiboot kernel) or
+ * when the a.out kludge will read the file by the header's addresses.  detect_os decides the
+ * same way; a wrong guess costs a copy, never correctness (the bytes are the module's). */
+static enum target_os guess_os(const struct kernel_image *head, const uint8_t *bytes, size_t len, enum target_os forced)
+{
+	uint32_t mb_flags = 0;
+	bool mb = mbpass_peek_header(bytes, len, &mb_flags);
+	if (mb && (mb_flags & MB_HEADER_AOUT_KLUDGE) && (forced == OS_AUTO || forced == OS_MULTIBOOT))
+		return OS_AUTO;
+	if (forced != OS_AUTO)
+		return forced;
+	if (head->netbsd_note)
+		return OS_NETBSD;
+	if (head->osabi == ELFOSABI_FREEBSD)
+		return OS_FREEBSD;
+	return mb ? OS_AUTO : OS_NETBSD;
+}
+
+/* Where the target will put segment s (netbsd_plan, freebsd_plan, mbpass_plan); false when it
+ * will not load it or it passes 4 GiB. */
+static bool segment_destination(enum target_os os, const struct kernel_image *img, const struct kernel_segment *s,
+				uint64_t *pa)
+{
+	if (os == OS_NETBSD) {
+		if (!netbsd_segment_loadable(s->flags))
+			return false;
+		*pa = s->va & NETBSD_LOAD_MASK;
+	} else if (os == OS_FREEBSD) {
+		*pa = s->va - freebsd_load_offset(img);
+	} else {
+		*pa = s->paddr;
+	}
+	return *pa < PA_LIMIT_32 && s->file_len <= PA_LIMIT_32 - *pa;
+}
+
+/* inflate's decide(): route each kernel segment whose destination is free RAM right now (not
+ * our image, a module, the compressed file, the buffer, page 0 or the EBDA, below 4 GiB) to
+ * that destination, and take it out of free RAM.  Everything else stays in the buffer. */
+static void place_segments(struct inflate_map *map, const uint8_t *head, size_t head_len)
+{
+	static struct kernel_image peek; /* static: the boot stack is small */
+	const struct place_context *c = map->ctx;
+	struct boot_module *m = c->module;
+	enum target_os os;
+	m->placed_count = 0;
+	if (!elf_peek(head, head_len, c->file_len, &peek))
+		return;
+	os = guess_os(&peek, head, head_len, c->opts->os);
+	if (os == OS_AUTO) {
+		log_info("gzip: module %u: its target is not known from its head: inflated whole into the buffer", c->index);
+		return;
+	}
+	for (unsigned i = 0; i < peek.segment_count && map->count < INFLATE_MAX_ROUTES; i++) {
+		const struct kernel_segment *s = &peek.segments[i];
+		uint64_t pa;
+		unsigned at = map->count;
+		bool clash = false;
+		if (s->file_len == 0 || !segment_destination(os, &peek, s, &pa))
+			continue;
+		for (unsigned j = 0; j < map->count; j++)
+			clash |= ranges_overlap(s->file_offset, s->file_len, map->routes[j].offset, map->routes[j].len);
+		if (clash || free_ram.count + 1 >= FREE_RAM_MAX_RANGES || !layout_is_free(&free_ram, pa, s->file_len)) {
+			log_info("gzip: module %u: segment %u (0x%llx bytes for 0x%llx) goes through the buffer: its "
+				 "destination is not free", c->index, i, (unsigned long long)s->file_len, (unsigned long long)pa);
+			continue;
+		}
+		layout_reserve(&free_ram, pa, pa + s->file_len);
+		while (at > 0 && map->routes[at - 1].offset > s->file_offset) { /* keep them sorted */
+			map->routes[at] = map->routes[at - 1];
+			m->placed[at] = m->placed[at - 1];
+			at--;
+		}
+		map->routes[at] = (struct inflate_route){ (size_t)s->file_offset, (size_t)s->file_len, phys_ptr(pa, s->file_len) };
+		m->placed[at] = (struct module_placed){ (uint32_t)s->file_offset, (uint32_t)s->file_len, (uint32_t)pa };
+		map->count++;
+	}
+}
 
 /* Modules that arrive gzip-compressed (QEMU -kernel passes files as they are) are inflated into
  * free RAM at the top, away from the low addresses kernels go to, and then stand in for the
- * compressed module.  The trailer's size sizes the buffer; the real size and CRC are checked. */
-static void inflate_modules(struct boot_request *req, uint64_t image_start, uint64_t image_end)
+ * compressed module.  The kernel's segments whose destination is free go straight there
+ * (place_segments): the buffer keeps a hole in their place.  The trailer's size sizes the
+ * buffer; every write is checked against it, and the real size and CRC are checked. */
+static void inflate_modules(struct boot_request *req, const struct options *opts, uint64_t image_start,
+			    uint64_t image_end)
 {
 	static struct handoff nothing_placed;
+	static struct inflate_map map;
 	bool any = false;
 	for (uint32_t i = 0; i < req->module_count; i++) {
 		struct boot_module *m = &req->modules[i];
+		struct place_context ctx = { opts, m, i, 0 };
 		uint32_t isize;
 		uint64_t buffer;
 		size_t out_len;
@@ -81,13 +176,23 @@ static void inflate_modules(struct boot_request *req, uint64_t image_start, uint
 		if (!layout_alloc_top(&free_ram, isize, PAGE_SIZE, PA_LIMIT_32, &buffer))
 			fail("give the machine more memory, or gunzip the file", "gzip: no free RAM to inflate module %u (%u bytes)",
 			     i, isize);
-		const char *err = gzip_inflate(phys_ptr(m->start_pa, m->len), m->len, phys_ptr(buffer, isize), isize, &out_len);
+		memset(&map, 0, sizeof(map));
+		ctx.file_len = isize;
+		map.ctx = &ctx;
+		map.decide_at = INFLATE_HEAD_LEN < isize ? INFLATE_HEAD_LEN : isize;
+		map.decide = i == opts->kernel_module ? place_segments : NULL;
+		const char *err =
+			gzip_inflate_routed(phys_ptr(m->start_pa, m->len), m->len, phys_ptr(buffer, isize), isize, &map, &out_len);
 		if (err)
 			fail("the compressed file is damaged: gunzip -t it", "gzip: module %u: %s", i, err);
 		log_info("gzip: module %u inflated from %u to %u bytes at 0x%llx", i, m->len, (unsigned)out_len,
 			 (unsigned long long)buffer);
 		m->start_pa = (uint32_t)buffer;
 		m->len = (uint32_t)out_len;
+		m->placed_count = map.count;
+		for (unsigned j = 0; j < m->placed_count; j++)
+			log_info("gzip: module %u: bytes 0x%x (+0x%x) inflated in place at 0x%x", i, m->placed[j].offset,
+				 m->placed[j].len, m->placed[j].pa);
 	}
 }
 
@@ -179,7 +284,7 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 		fail("mbchain.kernel= counts modules from 0", "boot: mbchain.kernel=%u but only %u modules",
 		     options.kernel_module, request.module_count);
 	platform_image_range(&image_start, &image_end);
-	inflate_modules(&request, image_start, image_end);
+	inflate_modules(&request, &options, image_start, image_end);
 	const struct boot_module *km = &request.modules[options.kernel_module];
 	struct mb_kernel_header mb_header;
 	bool has_mb_header = mbpass_find_header(km, &mb_header);
@@ -188,7 +293,7 @@ _Noreturn void mbchain_main(uint32_t magic, uint32_t mis_pa)
 	    (options.os == OS_AUTO || options.os == OS_MULTIBOOT)) {
 		os = OS_MULTIBOOT; /* the a.out kludge: its header, not an ELF header, says how to load it */
 	} else {
-		elf_parse(km->start_pa, km->len, &kernel);
+		elf_parse_module(km, &kernel);
 		os = detect_os(&kernel, has_mb_header, options.os);
 	}
 	log_info("boot: kernel is module %u, OS %s", options.kernel_module, os_name(os));

@@ -27,10 +27,20 @@ struct mem_range {
 	uint32_t type;
 };
 
+/* Bytes [offset, offset+len) of a module that live at pa instead of start_pa+offset: a gzip'd
+ * kernel's segments inflated straight to their destination (boot.c).  They are the module's
+ * bytes like any other: a source still to be read until the handoff. */
+#define BOOT_MAX_PLACED 16
+struct module_placed {
+	uint32_t offset, len, pa;
+};
+
 struct boot_module {
 	uint32_t start_pa;
 	uint32_t len;
 	char string[BOOT_STRING_MAX]; /* as the loader gave it, path included when it gives one */
+	uint32_t placed_count; /* 0 from every frontend */
+	struct module_placed placed[BOOT_MAX_PLACED];
 };
 
 struct boot_drive {

@@ -61,12 +61,47 @@ static void put(uint8_t *base, struct field f, uint64_t v)
 		base[f.off + i] = (uint8_t)v;
 }
 
-uint32_t elf_file_pa(const struct kernel_image *img, uint64_t off, uint64_t len, const char *what)
+static void check_range(const struct kernel_image *img, uint64_t off, uint64_t len, const char *what)
 {
 	if (off > img->file_len || len > img->file_len - off)
 		fail(hint_kernel, "elf: %s at offset 0x%llx (+0x%llx) is beyond the end of the file (0x%x bytes)", what,
 		     (unsigned long long)off, (unsigned long long)len, img->file_len);
+}
+
+/* Bytes of the file that were inflated in place live at their destination, and the buffer
+ * holds nothing there: a read that touches them gets them copied back into the buffer first
+ * (rare and small: a note inside a segment; both copies stay valid until the handoff). */
+static void read_back_placed(const struct kernel_image *img, uint64_t off, uint64_t len)
+{
+	for (unsigned i = 0; i < img->placed_count; i++) {
+		const struct module_placed *p = &img->placed[i];
+		uint64_t start = max_u64(off, p->offset), end = min_u64(off + len, (uint64_t)p->offset + p->len);
+		if (start >= end)
+			continue;
+		memcpy(phys_ptr(img->file_pa + start, end - start), phys_ptr(p->pa + (start - p->offset), end - start),
+		       (size_t)(end - start));
+		log_info("elf: 0x%llx bytes at offset 0x%llx read back from where they were inflated",
+			 (unsigned long long)(end - start), (unsigned long long)start);
+	}
+}
+
+uint32_t elf_file_pa(const struct kernel_image *img, uint64_t off, uint64_t len, const char *what)
+{
+	check_range(img, off, len, what);
+	read_back_placed(img, off, len);
 	return img->file_pa + (uint32_t)off;
+}
+
+uint32_t elf_segment_src(const struct kernel_image *img, const struct kernel_segment *s)
+{
+	check_range(img, s->file_offset, s->file_len, "segment");
+	for (unsigned i = 0; i < img->placed_count; i++) {
+		const struct module_placed *p = &img->placed[i];
+		if (s->file_offset >= p->offset && s->file_offset - p->offset <= p->len &&
+		    s->file_len <= p->len - (s->file_offset - p->offset))
+			return p->pa + (uint32_t)(s->file_offset - p->offset);
+	}
+	return elf_file_pa(img, s->file_offset, s->file_len, "segment");
 }
 
 static const uint8_t *file_bytes(const struct kernel_image *img, uint64_t off, uint64_t len, const char *what)
@@ -74,9 +109,8 @@ static const uint8_t *file_bytes(const struct kernel_image *img, uint64_t off, u
 	return phys_ptr(elf_file_pa(img, off, len, what), len ? len : 1);
 }
 
-static void read_note(struct kernel_image *img, uint64_t off, uint64_t len)
+static void peek_note(struct kernel_image *img, const uint8_t *p, uint64_t len)
 {
-	const uint8_t *p = file_bytes(img, off, len, "note");
 	uint64_t pos = 0;
 	while (len - pos >= 12) {
 		uint32_t namesz, descsz, type;
@@ -92,6 +126,11 @@ static void read_note(struct kernel_image *img, uint64_t off, uint64_t len)
 		}
 		pos += 12 + name_pad + desc_pad;
 	}
+}
+
+static void read_note(struct kernel_image *img, uint64_t off, uint64_t len)
+{
+	peek_note(img, file_bytes(img, off, len, "note"), len);
 }
 
 static void read_header(struct kernel_image *img)
@@ -153,7 +192,7 @@ static void read_segments(struct kernel_image *img)
 		if (filesz > memsz)
 			fail(hint_kernel, "elf: segment %u has p_filesz 0x%llx > p_memsz 0x%llx", i,
 			     (unsigned long long)filesz, (unsigned long long)memsz);
-		elf_file_pa(img, off, filesz, "segment");
+		check_range(img, off, filesz, "segment");
 		if (img->segment_count == ELF_MAX_SEGMENTS)
 			fail(hint_kernel, "elf: more than %u loadable segments", ELF_MAX_SEGMENTS);
 		struct kernel_segment *s = &img->segments[img->segment_count++];
@@ -193,11 +232,15 @@ static void check_sections(struct kernel_image *img)
 /* Header, then (for files with segments) program headers, then sections: one path for every
  * kind of file, `type` saying which kind the caller accepts. */
 static void parse_as(uint32_t file_pa, uint32_t file_len, uint16_t type, const char *hint, const char *what,
-		     struct kernel_image *img)
+		     struct kernel_image *img, const struct boot_module *placed_in)
 {
 	memset(img, 0, sizeof(*img));
 	img->file_pa = file_pa;
 	img->file_len = file_len;
+	if (placed_in) {
+		img->placed_count = min_u64(placed_in->placed_count, BOOT_MAX_PLACED);
+		memcpy(img->placed, placed_in->placed, img->placed_count * sizeof(img->placed[0]));
+	}
 	read_header(img);
 	if (img->elf_type != type)
 		fail(hint, "elf: %s (e_type %u)", what, img->elf_type);
@@ -210,19 +253,24 @@ static void parse_as(uint32_t file_pa, uint32_t file_len, uint16_t type, const c
 
 void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
 {
-	parse_as(file_pa, file_len, ET_EXEC, hint_kernel, "not an executable", img);
+	parse_as(file_pa, file_len, ET_EXEC, hint_kernel, "not an executable", img, NULL);
+}
+
+void elf_parse_module(const struct boot_module *m, struct kernel_image *img)
+{
+	parse_as(m->start_pa, m->len, ET_EXEC, hint_kernel, "not an executable", img, m);
 }
 
 void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
 {
 	parse_as(file_pa, file_len, ET_REL, "FreeBSD/amd64 kernel modules are relocatable objects (ET_REL)",
-		 "module is not a relocatable object", img);
+		 "module is not a relocatable object", img, NULL);
 }
 
 void elf_parse_shared(uint32_t file_pa, uint32_t file_len, struct kernel_image *img)
 {
 	parse_as(file_pa, file_len, ET_DYN, "FreeBSD/i386 kernel modules are shared objects (ET_DYN)",
-		 "module is not a shared object", img);
+		 "module is not a shared object", img, NULL);
 }
 
 void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags))
@@ -335,4 +383,51 @@ void elf_write_section(const struct kernel_image *img, uint8_t *dst, const struc
 	put(dst, l->sh_info, s->info);
 	put(dst, l->sh_addralign, s->addralign);
 	put(dst, l->sh_entsize, s->entsize);
+}
+
+bool elf_peek(const uint8_t *head, uint64_t head_len, uint64_t file_len, struct kernel_image *img)
+{
+	const struct elf_layout *l;
+	uint64_t phoff;
+	uint32_t phnum;
+	memset(img, 0, sizeof(*img));
+	if (head_len < 64 || memcmp(head, "\x7f" "ELF", 4) != 0 || (head[4] != 1 && head[4] != 2) || head[5] != 1)
+		return false;
+	img->elf_class = head[4] == 2 ? 64 : 32;
+	img->osabi = head[7];
+	img->file_len = (uint32_t)min_u64(file_len, UINT32_MAX);
+	l = layout_of(img);
+	img->elf_type = (uint16_t)(head[16] | head[17] << 8);
+	img->machine = (uint16_t)(head[18] | head[19] << 8);
+	if (img->elf_type != ET_EXEC ||
+	    img->machine != (img->elf_class == 32 ? EM_386 : EM_X86_64))
+		return false;
+	img->entry_va = get(head, l->e_entry);
+	phoff = get(head, l->e_phoff);
+	phnum = (uint32_t)get(head, l->e_phnum);
+	if (phnum == 0 || phnum > ELF_MAX_PHNUM || get(head, l->e_phentsize) != l->phentsize || phoff > head_len ||
+	    (uint64_t)phnum * l->phentsize > head_len - phoff)
+		return false;
+	for (uint32_t i = 0; i < phnum; i++) {
+		const uint8_t *ph = head + phoff + (uint64_t)i * l->phentsize;
+		uint64_t off = get(ph, l->p_offset), filesz = get(ph, l->p_filesz), memsz = get(ph, l->p_memsz);
+		uint32_t type = (uint32_t)get(ph, l->p_type);
+		if (off > file_len || filesz > file_len - off)
+			return false;
+		if (type == PT_NOTE && off <= head_len && filesz <= head_len - off) {
+			peek_note(img, head + off, filesz);
+		}
+		if (type != PT_LOAD)
+			continue;
+		if (filesz > memsz || img->segment_count == ELF_MAX_SEGMENTS)
+			return false;
+		struct kernel_segment *s = &img->segments[img->segment_count++];
+		s->va = get(ph, l->p_vaddr);
+		s->paddr = get(ph, l->p_paddr);
+		s->file_offset = off;
+		s->file_len = filesz;
+		s->mem_len = memsz;
+		s->flags = (uint32_t)get(ph, l->p_flags);
+	}
+	return img->segment_count != 0;
 }

@@ -67,11 +67,19 @@ struct kernel_image {
 	uint64_t shoff;
 	uint32_t shnum, shentsize, shstrndx;
 	uint32_t ehsize; /* 52 or 64 */
+	unsigned placed_count; /* file bytes inflated in place (boot_module.placed) */
+	struct module_placed placed[BOOT_MAX_PLACED];
 };
 
 /* Parse the ELF file at [file_pa, file_pa+file_len); fail with an error line when it is not a
  * loadable x86 executable.  Every PT_LOAD segment is kept. */
 void elf_parse(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
+/* The same for a module whose bytes may partly live elsewhere (boot_module.placed). */
+void elf_parse_module(const struct boot_module *m, struct kernel_image *img);
+/* Without failing: the header and program headers of an executable from the file's first
+ * head_len bytes (file_len in all), segment file ranges checked against file_len, the NetBSD
+ * note only from PT_NOTEs within the head.  False when they are not there or not x86 ET_EXEC. */
+bool elf_peek(const uint8_t *head, uint64_t head_len, uint64_t file_len, struct kernel_image *img);
 /* The same for a relocatable object (a FreeBSD/amd64 .ko): sections only, no segments. */
 void elf_parse_object(uint32_t file_pa, uint32_t file_len, struct kernel_image *img);
 /* The same for a shared object (a FreeBSD/i386 .ko): segments and sections. */
@@ -87,6 +95,9 @@ void elf_keep_segments(struct kernel_image *img, bool (*keep)(uint32_t p_flags))
 void elf_assign_pa(struct kernel_image *img, uint64_t va_mask, uint64_t va_offset, const struct mem_range *map,
 		   uint32_t map_count);
 
+/* The physical address of a segment's file bytes: its place of inflation when it was inflated
+ * in place (then often its destination), else as elf_file_pa. */
+uint32_t elf_segment_src(const struct kernel_image *img, const struct kernel_segment *s);
 /* Section header `index`, checked; fails on a damaged table. */
 void elf_section(const struct kernel_image *img, uint32_t index, struct elf_section *out);
 /* The file offset `off`+`len` checked against the file: the physical address of those bytes. */

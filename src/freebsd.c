@@ -672,11 +672,19 @@ static uint64_t plan_modules(const struct boot_request *req, const struct option
 	return pos;
 }
 
+/* load_elf.c: the load offset is the entry's page with its low 24 (i386) or 40 (amd64) bits
+ * dropped, so KERNBASE + 2 MiB lands at 2 MiB. */
+uint64_t freebsd_load_offset(const struct kernel_image *img)
+{
+	uint64_t dest = img->entry_va & ~(uint64_t)(PAGE_SIZE - 1);
+	return dest & (img->elf_class == 64 ? 0xffffffffff000000ull : 0xff000000ull);
+}
+
 void freebsd_plan(const struct boot_request *req, const struct options *opts, struct kernel_image *img,
 		  struct freebsd_plan *plan, struct handoff *h)
 {
 	struct writer measure = { NULL, 0, 0 };
-	uint64_t dest = img->entry_va & ~(uint64_t)(PAGE_SIZE - 1), pos;
+	uint64_t pos;
 	memset(plan, 0, sizeof(*plan));
 	plan->amd64 = img->elf_class == 64;
 	if (plan->amd64 && !platform_cpu_has_long_mode())
@@ -685,10 +693,7 @@ void freebsd_plan(const struct boot_request *req, const struct options *opts, st
 	plan->word = plan->amd64 ? 8 : 4;
 	measure.align = plan->word;
 
-	/* load_elf.c: the load offset is the entry's page with its low 24 (i386) or 40 (amd64)
-	 * bits dropped, so KERNBASE + 2 MiB lands at 2 MiB. */
-	elf_assign_pa(img, ~0ull, dest & (plan->amd64 ? 0xffffffffff000000ull : 0xff000000ull), req->memmap,
-		      req->memmap_count);
+	elf_assign_pa(img, ~0ull, freebsd_load_offset(img), req->memmap, req->memmap_count);
 	handoff_add_segments(h, img);
 	str_copy(plan->kernel_name, sizeof(plan->kernel_name),
 		 opts->has_name ? opts->name : opts->kernel_path[0] ? opts->kernel_path : DEFAULT_KERNEL_NAME, BOOT_STRING_MAX);

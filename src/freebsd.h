@@ -67,4 +67,6 @@ void freebsd_build(const struct boot_request *req, const struct options *opts, c
 		   struct freebsd_plan *plan, struct handoff *h);
 /* FreeBSD boot flags (sys/reboot.h, boot_parse_arg) for the flag letters given. */
 uint32_t freebsd_howto(const char *flags);
+/* What the kernel's segments are loaded at: pa = va - freebsd_load_offset(img). */
+uint64_t freebsd_load_offset(const struct kernel_image *img);
 #endif

@@ -39,7 +39,7 @@ void handoff_add_segments(struct handoff *h, const struct kernel_image *img)
 	for (unsigned i = 0; i < img->segment_count; i++) {
 		const struct kernel_segment *s = &img->segments[i];
 		if (s->file_len)
-			handoff_add_piece(h, PIECE_COPY, s->pa, img->file_pa + s->file_offset, s->file_len, "kernel segment");
+			handoff_add_piece(h, PIECE_COPY, s->pa, elf_segment_src(img, s), s->file_len, "kernel segment");
 		if (s->mem_len > s->file_len)
 			handoff_add_piece(h, PIECE_ZERO, s->pa + s->file_len, 0, s->mem_len - s->file_len, "kernel bss");
 	}

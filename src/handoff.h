@@ -67,8 +67,9 @@ unsigned handoff_add_piece(struct handoff *h, enum piece_kind kind, uint64_t dst
 			   const char *what);
 /* Ask for a block; returns its index. */
 unsigned handoff_add_block(struct handoff *h, const char *what, uint64_t len, uint64_t align, uint64_t below_pa);
-/* The kernel's segments as pieces: each file part copied from the kernel module, each bss part
- * zero-filled (both BSDs' loaders do exactly this). */
+/* The kernel's segments as pieces: each file part copied from the kernel module (from where it
+ * was inflated, for a segment inflated in place: no copy at all when that is its destination),
+ * each bss part zero-filled (both BSDs' loaders do exactly this). */
 struct kernel_image;
 void handoff_add_segments(struct handoff *h, const struct kernel_image *img);
 /* x rounded up to `align`; fails with an error line (naming `what`) if that passes 2^64. */

@@ -104,10 +104,132 @@ static int huffman_decode(struct bits *b, const struct huffman *h)
 
 /* --- blocks (RFC 1951 3.2.3-3.2.7) ---------------------------------------------------------- */
 
+/* The output stream: byte `pos` of the file lives in buf[pos], unless a route of `map` holds
+ * it (then at route.dst[pos - route.offset]).  The window is where the next byte goes: bytes
+ * [win_start, win_end) live at win[0..], so the common case costs one comparison. */
 struct output {
 	uint8_t *buf;
 	size_t cap, len;
+	struct inflate_map *map; /* NULL: everything in buf */
+	uint8_t *win;
+	size_t win_start, win_end;
 };
+
+/* Routes must be sorted, disjoint, non-empty and inside the buffer: anything else is refused
+ * as a whole (everything then stays in the buffer). */
+static bool routes_valid(const struct inflate_map *m, size_t cap)
+{
+	size_t prev_end = 0;
+	if (m->count > INFLATE_MAX_ROUTES)
+		return false;
+	for (unsigned i = 0; i < m->count; i++) {
+		const struct inflate_route *r = &m->routes[i];
+		if (!r->dst || r->len == 0 || r->offset < prev_end || r->offset > cap || r->len > cap - r->offset)
+			return false;
+		prev_end = r->offset + r->len;
+	}
+	return true;
+}
+
+static const struct inflate_route *route_of(const struct output *o, size_t pos)
+{
+	for (unsigned i = 0; o->map && !o->map->decide && i < o->map->count; i++) {
+		const struct inflate_route *r = &o->map->routes[i];
+		if (pos >= r->offset && pos - r->offset < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+/* The output reached win_end: decide the routes if it is time, then set the window for the
+ * next byte.  Route bytes written before the decision are copied to their route (and stay in
+ * the buffer too). */
+static void output_refill(struct output *o)
+{
+	struct inflate_map *m = o->map;
+	const struct inflate_route *r;
+	size_t end = o->cap;
+	if (m && m->decide && o->len >= m->decide_at) {
+		void (*decide)(struct inflate_map *, const uint8_t *, size_t) = m->decide;
+		m->count = 0;
+		decide(m, o->buf, o->len);
+		m->decide = NULL;
+		if (!routes_valid(m, o->cap))
+			m->count = 0;
+		for (unsigned i = 0; i < m->count && m->routes[i].offset < o->len; i++) {
+			r = &m->routes[i];
+			memcpy(r->dst, o->buf + r->offset, (r->len < o->len - r->offset ? r->len : o->len - r->offset));
+		}
+	}
+	r = route_of(o, o->len);
+	if (r) {
+		o->win = r->dst;
+		o->win_start = r->offset;
+		o->win_end = r->offset + r->len;
+		return;
+	}
+	if (m && m->decide && m->decide_at < end)
+		end = m->decide_at;
+	/* The buffer window runs from the end of the route before to the start of the next. */
+	o->win_start = 0;
+	for (unsigned i = 0; m && !m->decide && i < m->count; i++) {
+		const struct inflate_route *q = &m->routes[i];
+		if (q->offset > o->len && q->offset < end)
+			end = q->offset;
+		if (q->offset + q->len <= o->len && q->offset + q->len > o->win_start)
+			o->win_start = q->offset + q->len;
+	}
+	o->win = o->buf + o->win_start;
+	o->win_end = end;
+}
+
+static void output_init(struct output *o, uint8_t *buf, size_t cap, struct inflate_map *map)
+{
+	*o = (struct output){ buf, cap, 0, map, buf, 0, 0 };
+	if (map)
+		map->count = 0;
+	output_refill(o);
+}
+
+/* Callers have checked the capacity. */
+static inline void output_put(struct output *o, uint8_t byte)
+{
+	if (o->len >= o->win_end)
+		output_refill(o);
+	o->win[o->len - o->win_start] = byte;
+	o->len++;
+}
+
+static inline uint8_t output_get(const struct output *o, size_t pos)
+{
+	const struct inflate_route *r;
+	if (pos >= o->win_start && pos < o->win_end)
+		return o->win[pos - o->win_start];
+	r = route_of(o, pos);
+	return r ? r->dst[pos - r->offset] : o->buf[pos];
+}
+
+/* CRC-32 of the output in file order, wherever each part lives. */
+static uint32_t output_crc(const struct output *o)
+{
+	uint32_t crc = 0;
+	size_t pos = 0;
+	while (pos < o->len) {
+		const struct inflate_route *r = route_of(o, pos);
+		size_t end = o->len;
+		if (r) {
+			end = r->offset + r->len < end ? r->offset + r->len : end;
+			crc = crc32_update(crc, r->dst + (pos - r->offset), end - pos);
+		} else {
+			for (unsigned i = 0; o->map && !o->map->decide && i < o->map->count; i++)
+				if (o->map->routes[i].offset > pos && o->map->routes[i].offset < end)
+					end = o->map->routes[i].offset;
+			crc = crc32_update(crc, o->buf + pos, end - pos);
+		}
+		pos = end;
+	}
+	return crc;
+}
 
 static const uint16_t length_base[29] = { 3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
 					  31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258 };
@@ -128,7 +250,7 @@ static const char *inflate_codes(struct bits *b, struct output *o, const struct 
 		if (sym < 256) {
 			if (o->len == o->cap)
 				return "it inflates to more than expected";
-			o->buf[o->len++] = (uint8_t)sym;
+			output_put(o, (uint8_t)sym);
 			continue;
 		}
 		if (sym == 256)
@@ -148,8 +270,8 @@ static const char *inflate_codes(struct bits *b, struct output *o, const struct 
 			return "a distance points before the start";
 		if (length > o->cap - o->len)
 			return "it inflates to more than expected";
-		for (; length; length--, o->len++) /* byte by byte: the source may overlap */
-			o->buf[o->len] = o->buf[o->len - distance];
+		for (; length; length--) /* byte by byte: the source may overlap */
+			output_put(o, output_get(o, o->len - distance));
 	}
 }
 
@@ -166,7 +288,7 @@ static const char *inflate_stored(struct bits *b, struct output *o)
 	if (len > o->cap - o->len)
 		return "it inflates to more than expected";
 	while (len--) {
-		o->buf[o->len++] = (uint8_t)take(b, 8);
+		output_put(o, (uint8_t)take(b, 8));
 		if (b->overrun)
 			return "the stream is truncated";
 	}
@@ -239,12 +361,11 @@ static const char *dynamic_tables(struct bits *b, struct huffman *litlen, struct
 	return NULL;
 }
 
-const char *inflate_raw(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len,
-			size_t *in_used)
+static const char *inflate_stream(struct bits *bp, struct output *op)
 {
 	static struct huffman litlen, dist; /* static: the boot stack is small */
-	struct bits b = { in, in_len, 0, 0, 0, false };
-	struct output o = { out, out_cap, 0 };
+	struct bits b = *bp;
+	struct output o = *op;
 	unsigned last;
 	do {
 		const char *err = NULL;
@@ -268,6 +389,21 @@ const char *inflate_raw(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
 		if (err)
 			return err;
 	} while (!last);
+	*bp = b;
+	*op = o;
+	return NULL;
+}
+
+const char *inflate_raw(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len,
+			size_t *in_used)
+{
+	struct bits b = { in, in_len, 0, 0, 0, false };
+	struct output o;
+	const char *err;
+	output_init(&o, out, out_cap, NULL);
+	err = inflate_stream(&b, &o);
+	if (err)
+		return err;
 	*out_len = o.len;
 	*in_used = b.pos - b.count / 8; /* whole bytes read ahead are given back */
 	return NULL;
@@ -308,7 +444,15 @@ static bool skip_string(const uint8_t *in, size_t in_len, size_t *pos)
 
 const char *gzip_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
-	size_t pos = GZ_HEADER_LEN, used;
+	return gzip_inflate_routed(in, in_len, out, out_cap, NULL, out_len);
+}
+
+const char *gzip_inflate_routed(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, struct inflate_map *map,
+				size_t *out_len)
+{
+	size_t pos = GZ_HEADER_LEN;
+	struct bits b;
+	struct output o;
 	uint8_t flags;
 	uint32_t crc, isize;
 	const char *err;
@@ -330,15 +474,18 @@ const char *gzip_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 		pos += 2;
 	if (pos > in_len)
 		return "the gzip header is truncated";
-	err = inflate_raw(in + pos, in_len - pos, out, out_cap, out_len, &used);
+	b = (struct bits){ in + pos, in_len - pos, 0, 0, 0, false };
+	output_init(&o, out, out_cap, map);
+	err = inflate_stream(&b, &o);
 	if (err)
 		return err;
-	pos += used;
+	*out_len = o.len;
+	pos += b.pos - b.count / 8;
 	if (in_len - pos < GZ_TRAILER_LEN)
 		return "the gzip trailer is missing";
 	memcpy(&crc, in + pos, 4);
 	memcpy(&isize, in + pos + 4, 4);
-	if (crc != crc32_update(0, out, *out_len))
+	if (crc != output_crc(&o))
 		return "the CRC-32 does not match (damaged file)";
 	if (isize != (uint32_t)*out_len)
 		return "the size in the trailer does not match";

@@ -23,6 +23,27 @@ uint32_t gzip_trailer_size(const uint8_t *in, size_t in_len);
 /* Inflate a gzip file into out[0..out_cap); on success *out_len is the inflated size and the
  * result is NULL, else a short description of what is wrong. */
 const char *gzip_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
+/* Inflating in place: once the output reaches decide_at bytes (the file's head, in the buffer),
+ * decide() is called once with them and may fill routes: the file bytes [offset, offset+len)
+ * of a route are then written to dst instead of the buffer (bytes of it already inflated are
+ * copied there and kept in the buffer), back-references and the CRC read through the routes,
+ * and the buffer is left untouched over them.  Routes must be sorted by offset, disjoint and
+ * inside out_cap, else all are dropped.  dst must hold len bytes: nothing else is checked. */
+#define INFLATE_MAX_ROUTES 16
+struct inflate_route {
+	size_t offset, len;
+	uint8_t *dst;
+};
+struct inflate_map {
+	size_t decide_at;
+	void (*decide)(struct inflate_map *map, const uint8_t *head, size_t head_len); /* NULL once called */
+	void *ctx;
+	unsigned count;
+	struct inflate_route routes[INFLATE_MAX_ROUTES];
+};
+/* gzip_inflate with routes (map may be NULL). */
+const char *gzip_inflate_routed(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, struct inflate_map *map,
+				size_t *out_len);
 /* Inflate a raw DEFLATE stream; *in_used is how many input bytes it took. */
 const char *inflate_raw(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len,
 			size_t *in_used);

@@ -53,8 +53,12 @@ void layout_init(struct free_ram *fr, const struct boot_request *req, const stru
 	layout_reserve(fr, req->low_reserved_start_pa, MIB);
 	layout_reserve(fr, image_start_pa, image_end_pa);
 	layout_reserve(fr, h->keepout_start_pa, h->keepout_end_pa);
-	for (uint32_t i = 0; i < req->module_count; i++)
-		layout_reserve(fr, req->modules[i].start_pa, (uint64_t)req->modules[i].start_pa + req->modules[i].len);
+	for (uint32_t i = 0; i < req->module_count; i++) {
+		const struct boot_module *m = &req->modules[i];
+		layout_reserve(fr, m->start_pa, (uint64_t)m->start_pa + m->len);
+		for (uint32_t j = 0; j < m->placed_count && j < BOOT_MAX_PLACED; j++)
+			layout_reserve(fr, m->placed[j].pa, (uint64_t)m->placed[j].pa + m->placed[j].len);
+	}
 	for (unsigned i = 0; i < h->piece_count; i++) {
 		const struct piece *p = &h->pieces[i];
 		layout_reserve(fr, p->dst_pa, p->dst_pa + p->len);
@@ -110,4 +114,13 @@ void layout_place_blocks(struct free_ram *fr, struct handoff *h)
 			     "layout: no free RAM for the %s (%llu bytes)", b->what, (unsigned long long)b->len);
 		log_info("layout: %s at 0x%llx (+%llu)", b->what, (unsigned long long)b->pa, (unsigned long long)b->len);
 	}
+}
+
+bool layout_is_free(const struct free_ram *fr, uint64_t start_pa, uint64_t len)
+{
+	for (uint32_t i = 0; i < fr->count; i++)
+		if (start_pa >= fr->ranges[i].start_pa && start_pa < fr->ranges[i].end_pa &&
+		    len <= fr->ranges[i].end_pa - start_pa)
+			return true;
+	return false;
 }

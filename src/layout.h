@@ -3,7 +3,8 @@
  * planned, and by reloc.c for bounce buffers.
  *
  * Free RAM is RAM (type 1, below 4 GiB) minus page 0, the EBDA up to 1 MiB, mbchain's own image,
- * every destination, every source still to be read (all modules), and the target's keep-out
+ * every destination, every source still to be read (all modules, with their bytes inflated in
+ * place), and the target's keep-out
  * range.  Blocks are placed lowest-first, as NetBSD's /boot keeps its data in low memory.
  */
 #ifndef MBCHAIN_LAYOUT_H
@@ -30,6 +31,8 @@ bool layout_alloc(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t be
 bool layout_alloc_top(struct free_ram *fr, uint64_t len, uint64_t align, uint64_t below_pa, uint64_t *pa);
 /* Give every block of h an address; fails with an error line when one does not fit. */
 void layout_place_blocks(struct free_ram *fr, struct handoff *h);
+/* True when [start_pa, start_pa+len) lies wholly in one free range. */
+bool layout_is_free(const struct free_ram *fr, uint64_t start_pa, uint64_t len);
 /* Remove [start, end) from the free list (exposed for tests). */
 void layout_reserve(struct free_ram *fr, uint64_t start_pa, uint64_t end_pa);
 #endif

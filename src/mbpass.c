@@ -26,15 +26,34 @@ static uint32_t rd32(const uint8_t *p)
 	return v;
 }
 
+/* The offset of the first header (magic and checksum right) in p[0..limit), or limit. */
+static uint32_t header_offset(const uint8_t *p, uint32_t limit)
+{
+	for (uint32_t off = 0; p && off + 12 <= limit; off += 4) {
+		uint32_t magic = rd32(p + off), flags = rd32(p + off + 4), sum = rd32(p + off + 8);
+		/* cppcheck-suppress knownConditionTrueFalse ; flags and sum come from the file */
+		if (magic == MB_HEADER_MAGIC && magic + flags + sum == 0)
+			return off;
+	}
+	return limit;
+}
+
+bool mbpass_peek_header(const uint8_t *head, uint64_t head_len, uint32_t *flags)
+{
+	uint32_t limit = (uint32_t)min_u64(head_len, MB_HEADER_SEARCH_LEN), off = header_offset(head, limit);
+	if (off == limit)
+		return false;
+	*flags = rd32(head + off + 4);
+	return true;
+}
+
 bool mbpass_find_header(const struct boot_module *m, struct mb_kernel_header *out)
 {
 	uint32_t limit = (uint32_t)min_u64(m->len, MB_HEADER_SEARCH_LEN);
 	const uint8_t *p = limit ? phys_ptr(m->start_pa, limit) : NULL;
-	for (uint32_t off = 0; p && off + 12 <= limit; off += 4) {
-		uint32_t magic = rd32(p + off), flags = rd32(p + off + 4), sum = rd32(p + off + 8);
-		/* cppcheck-suppress knownConditionTrueFalse ; flags and sum come from the file */
-		if (magic != MB_HEADER_MAGIC || magic + flags + sum != 0)
-			continue;
+	uint32_t off = header_offset(p, limit);
+	if (off != limit) {
+		uint32_t flags = rd32(p + off + 4);
 		memset(out, 0, sizeof(*out));
 		out->offset = off;
 		out->flags = flags;

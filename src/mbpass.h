@@ -35,6 +35,8 @@ struct mbpass_plan {
 
 /* Find a valid Multiboot v1 header in the module's first 8 KiB. */
 bool mbpass_find_header(const struct boot_module *m, struct mb_kernel_header *out);
+/* The same on a file's first bytes, never failing: true and its flags when there is one. */
+bool mbpass_peek_header(const uint8_t *head, uint64_t head_len, uint32_t *flags);
 /* img: the parsed ELF kernel; with the header's a.out kludge it is filled here instead. */
 void mbpass_plan(const struct boot_request *req, const struct options *opts, const struct boot_module *kernel_module,
 		 const struct mb_kernel_header *header, struct kernel_image *img, struct mbpass_plan *plan,

@@ -37,7 +37,6 @@ enum { BI_MODULE_ELF = 1, BI_MODULE_IMAGE = 2, BI_MODULE_RND = 3, BI_MODULE_FS =
 #define BI_FRAMEBUFFER_LEN 56u
 #define BI_USERCONF_LEN(n) (12u + 80u * (n))
 
-#define NETBSD_LOAD_MASK 0x07ffffffull /* LOADADDR(), x86 loadfile_machdep.h */
 /* Kernels copy the records into a BOOTINFO_MAXSIZE buffer and drop what does not fit: 4 KiB
  * until 2008, 8 KiB until 2022, 16 KiB since (bootinfo.h). */
 #define BOOTINFO_MAX_OLD 4096u

@@ -17,6 +17,7 @@
 #include "handoff.h"
 #include "options.h"
 
+#define NETBSD_LOAD_MASK 0x07ffffffull /* LOADADDR(), x86 loadfile_machdep.h: pa = va & mask */
 #define NETBSD_MAX_SECTIONS 64 /* sections whose offsets we rewrite: symtabs, strtabs, CTF */
 
 struct netbsd_module {

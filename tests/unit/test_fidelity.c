@@ -87,7 +87,7 @@ static void base_request(uint32_t kernel_pa, uint32_t kernel_len, const char *lo
 	req.memmap[3] = (struct mem_range){ 0x100000, 0x7f00000, MEM_RAM };
 	req.low_reserved_start_pa = 0x9f000;
 	req.module_count = 1;
-	req.modules[0] = (struct boot_module){ kernel_pa, kernel_len, "" };
+	req.modules[0] = (struct boot_module){ .start_pa = kernel_pa, .len = kernel_len };
 }
 
 /* =============================================================================================
@@ -773,7 +773,7 @@ TEST(fidelity_freebsd_i386_shared_ko)
 	fb_request("GRUB 2.06", "");
 	shared_ko();
 	req.module_count = 2;
-	req.modules[1] = (struct boot_module){ FB_KOFILE, ko.len, "" };
+	req.modules[1] = (struct boot_module){ .start_pa = FB_KOFILE, .len = ko.len };
 	strcpy(req.modules[1].string, "name=/boot/kernel/test.ko");
 	for (uint32_t a = 0x405500; a < 0x405700; a++)
 		host_w8(a, 0xAA); /* the bss must be zeroed */

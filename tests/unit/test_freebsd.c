@@ -177,10 +177,10 @@ static void fixture(unsigned cls, const char *loader, const char *cmdline, const
 	req.has_boot_device = true;
 	req.boot_device = 0x81ffffff;
 	req.module_count = 2;
-	req.modules[0] = (struct boot_module){ KFILE, 0, "" };
+	req.modules[0] = (struct boot_module){ .start_pa = KFILE, .len = 0 };
 	strcpy(req.modules[0].string, kernel_string);
 	reload_kernel();
-	req.modules[1] = (struct boot_module){ MOD_PA, MOD_LEN, "" };
+	req.modules[1] = (struct boot_module){ .start_pa = MOD_PA, .len = MOD_LEN };
 	strcpy(req.modules[1].string, module_string);
 	for (uint32_t i = 0; i < MOD_LEN; i++)
 		host_w8(MOD_PA + i, (uint8_t)(i * 13 + 5));
@@ -189,7 +189,7 @@ static void fixture(unsigned cls, const char *loader, const char *cmdline, const
 static void add_module(uint32_t pa, uint32_t len, const char *string)
 {
 	struct boot_module *m = &req.modules[req.module_count++];
-	*m = (struct boot_module){ pa, len, "" };
+	*m = (struct boot_module){ .start_pa = pa, .len = len };
 	strcpy(m->string, string);
 }
 
@@ -892,7 +892,7 @@ static void ko_fixture(void)
 static void ko_load_modules(void)
 {
 	ko.len = eg_load(&ko.g, KO_PA);
-	req.modules[1] = (struct boot_module){ KO_PA, ko.len, "" };
+	req.modules[1] = (struct boot_module){ .start_pa = KO_PA, .len = ko.len };
 	strcpy(req.modules[1].string, "name=/boot/kernel/test.ko foo=bar");
 	add_module(MOD_PA, MOD_LEN, "type=cpu_microcode");
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include "inflate.h"
 #include "test.h"
+#include "util.h"
 
 #define GUARD 64
 #define GUARD_BYTE 0xa5
@@ -1134,4 +1135,111 @@ TEST(inflate_gzip_multi_member)
 	size_t out_len;
 	CHECK_STR(GZ(gz_two_members, sizeof(gz_two_members), 100, &out_len),
 		  "the file holds more than one gzip member (concatenated files)");
+}
+
+/* ---- routes: inflating parts of the file straight to where they go ------------------------ */
+
+#define ROUTE_GUARD 32
+static uint8_t route_mem[3][6000 + 2 * ROUTE_GUARD];
+static size_t route_spec[3][2]; /* offset, len of each route the decide() below gives */
+static unsigned route_spec_count, decide_calls;
+static size_t decide_head_len;
+
+static void decide_fixed(struct inflate_map *map, const uint8_t *head, size_t head_len)
+{
+	decide_calls++;
+	decide_head_len = head_len;
+	CHECK(memcmp(head, expect_buf, head_len) == 0); /* the head is in the buffer */
+	for (unsigned i = 0; i < route_spec_count; i++)
+		map->routes[map->count++] = (struct inflate_route){ route_spec[i][0], route_spec[i][1], route_mem[i] + ROUTE_GUARD };
+}
+
+static const char *gz_routed(const uint8_t *in, size_t in_len, size_t cap, size_t decide_at, struct inflate_map *map,
+			     size_t *out_len)
+{
+	const char *err;
+	memset(out_buf, 0xcc, cap);
+	memset(out_buf + cap, GUARD_BYTE, GUARD);
+	memset(route_mem, GUARD_BYTE, sizeof(route_mem));
+	memset(map, 0, sizeof(*map));
+	map->decide_at = decide_at;
+	map->decide = decide_fixed;
+	decide_calls = 0;
+	err = gzip_inflate_routed(in, in_len, out_buf, cap, map, out_len);
+	check_guard(__FILE__, __LINE__, cap);
+	for (unsigned i = 0; i < 3; i++) {
+		size_t len = i < route_spec_count ? route_spec[i][1] : 0;
+		for (size_t j = 0; j < ROUTE_GUARD; j++) {
+			CHECK_EQ(route_mem[i][j], GUARD_BYTE);
+			CHECK_EQ(route_mem[i][ROUTE_GUARD + len + j], GUARD_BYTE);
+		}
+	}
+	return err;
+}
+
+TEST(inflate_routed_segments_go_to_their_place)
+{
+	static struct inflate_map map;
+	size_t n = lcg_text(expect_buf, 10240), out_len = 0;
+	route_spec_count = 3; /* one starts in the head, one ends at the end of the file */
+	route_spec[0][0] = 500, route_spec[0][1] = 1000;
+	route_spec[1][0] = 3000, route_spec[1][1] = 2500;
+	route_spec[2][0] = 6000, route_spec[2][1] = 4240;
+	const char *err = gz_routed(gz_text, sizeof(gz_text), n, 1024, &map, &out_len); /* CRC read through the routes */
+	if (err)
+		test_fail(__FILE__, __LINE__, "gzip_inflate_routed: \"%s\"", err);
+	CHECK_EQ(out_len, n);
+	CHECK_EQ(decide_calls, 1);
+	CHECK_EQ(decide_head_len, 1024);
+	CHECK_EQ(map.count, 3);
+	CHECK(map.decide == NULL);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(memcmp(route_mem[i] + ROUTE_GUARD, expect_buf + route_spec[i][0], route_spec[i][1]) == 0);
+	/* the buffer: the head whole (route bytes in it too), holes where routes went after it */
+	CHECK(memcmp(out_buf, expect_buf, 1024) == 0);
+	for (size_t i = 1024; i < n; i++) {
+		bool routed = (i >= 1024 && i < 1500) || (i >= 3000 && i < 5500) || i >= 6000;
+		if (routed ? out_buf[i] != 0xcc : out_buf[i] != expect_buf[i])
+			test_fail(__FILE__, __LINE__, "buffer byte %zu is 0x%02x (routed %d)", i, out_buf[i], routed);
+	}
+}
+
+TEST(inflate_routed_bad_routes_are_dropped)
+{
+	static struct inflate_map map;
+	size_t n = lcg_text(expect_buf, 10240), out_len = 0;
+	route_spec_count = 2; /* overlapping: refused, everything in the buffer */
+	route_spec[0][0] = 3000, route_spec[0][1] = 2500;
+	route_spec[1][0] = 5000, route_spec[1][1] = 100;
+	CHECK(gz_routed(gz_text, sizeof(gz_text), n, 1024, &map, &out_len) == NULL);
+	CHECK_EQ(map.count, 0);
+	CHECK(memcmp(out_buf, expect_buf, n) == 0);
+	route_spec_count = 1; /* past the buffer */
+	route_spec[0][0] = 9000, route_spec[0][1] = 2000;
+	CHECK(gz_routed(gz_text, sizeof(gz_text), n, 1024, &map, &out_len) == NULL);
+	CHECK_EQ(map.count, 0);
+	CHECK(memcmp(out_buf, expect_buf, n) == 0);
+	/* a stream shorter than decide_at: never asked, all in the buffer */
+	route_spec_count = 0;
+	CHECK(gz_routed(gz_hello, sizeof(gz_hello), 26, 1024, &map, &out_len) == NULL);
+	CHECK_EQ(decide_calls, 0);
+	CHECK_EQ(out_len, 26);
+}
+
+TEST(inflate_routed_lying_trailer)
+{
+	static struct inflate_map map;
+	static uint8_t lie[sizeof(gz_text)];
+	size_t n = lcg_text(expect_buf, 10240), out_len = 0;
+	/* claims less: the routes sized by the claim are never overrun */
+	route_spec_count = 1;
+	route_spec[0][0] = 6000, route_spec[0][1] = 2000;
+	CHECK_STR(gz_routed(gz_text, sizeof(gz_text), 8000, 1024, &map, &out_len), "it inflates to more than expected");
+	/* claims more: a route past the real end is only partly written, and the size is refused */
+	memcpy(lie, gz_text, sizeof(lie));
+	put_le32(lie + sizeof(lie) - 4, 11000);
+	route_spec[0][0] = 6000, route_spec[0][1] = 5000;
+	CHECK_STR(gz_routed(lie, sizeof(lie), 11000, 1024, &map, &out_len), "the size in the trailer does not match");
+	CHECK(memcmp(route_mem[0] + ROUTE_GUARD, expect_buf + 6000, n - 6000) == 0);
+	CHECK_EQ(route_mem[0][ROUTE_GUARD + n - 6000], GUARD_BYTE);
 }

@@ -65,8 +65,8 @@ TEST(layout_free_list_exclusions)
 {
 	base_request();
 	req.module_count = 2;
-	req.modules[0] = (struct boot_module){ 0x120000, 0x10000, "" };
-	req.modules[1] = (struct boot_module){ 0x130000, 0x1000, "" };
+	req.modules[0] = (struct boot_module){ .start_pa = 0x120000, .len = 0x10000 };
+	req.modules[1] = (struct boot_module){ .start_pa = 0x130000, .len = 0x1000 };
 	handoff_add_piece(&h, PIECE_COPY, 0x100000, 0x120000, 0x20000, "kernel");
 	handoff_add_piece(&h, PIECE_ZERO, 0x200000, 0, 0x3000, "bss");
 	handoff_add_piece(&h, PIECE_COPY, 0x400000, 0x300000, 0x800, "from elsewhere");

@@ -52,7 +52,7 @@ static void run_find(void *arg)
 
 static bool find_in(uint32_t len)
 {
-	fh_module = (struct boot_module){ KFILE, len, "" };
+	fh_module = (struct boot_module){ .start_pa = KFILE, .len = len };
 	memset(&fh_out, 0x5a, sizeof(fh_out));
 	host_console_clear();
 	CHECK_OUTCOME(host_run(run_find, NULL), HOST_RETURNED);
@@ -146,7 +146,7 @@ TEST(mbpass_header_aout_kludge_fields)
 	/* one slot later the kludge fields pass 8 KiB */
 	host_reset_all();
 	put_header(KFILE + 8164, 0x00010000, (const uint32_t[]){ 1, 2, 3, 4, 5 });
-	fh_module = (struct boot_module){ KFILE, 0x4000, "" };
+	fh_module = (struct boot_module){ .start_pa = KFILE, .len = 0x4000 };
 	host_console_clear();
 	CHECK_FAILS_WITH(host_run(run_find, NULL),
 			 "mbchain: error: mbpass: a.out kludge fields of the header at offset 8164 pass the file's first 8 KiB\n");

@@ -68,9 +68,9 @@ static void fixture(unsigned cls, const char *cmdline, const char *kernel_string
 	req.drive_count = 1;
 	req.drives[0] = (struct boot_drive){ 0x80, 1, 1024, 16, 63 };
 	req.module_count = 2;
-	req.modules[0] = (struct boot_module){ KPA, klen, "" };
+	req.modules[0] = (struct boot_module){ .start_pa = KPA, .len = klen };
 	strcpy(req.modules[0].string, kernel_string);
-	req.modules[1] = (struct boot_module){ MOD_PA, MOD_LEN, "" };
+	req.modules[1] = (struct boot_module){ .start_pa = MOD_PA, .len = MOD_LEN };
 	host_put(MOD_PA, "\x7f" "ELF", 4);
 }
 
@@ -333,9 +333,9 @@ TEST(netbsd_module_names_types_framebuffer)
 	req.module_count = 4;
 	req.modules[1].start_pa = MOD_PA;
 	strcpy(req.modules[1].string, "type=image name=/stand/x.img");
-	req.modules[2] = (struct boot_module){ MOD_PA + 0x2000, 3, "" };
+	req.modules[2] = (struct boot_module){ .start_pa = MOD_PA + 0x2000, .len = 3 };
 	strcpy(req.modules[2].string, "type=rnd");
-	req.modules[3] = (struct boot_module){ MOD_PA + 0x3000, 0x10, "" };
+	req.modules[3] = (struct boot_module){ .start_pa = MOD_PA + 0x3000, .len = 0x10 };
 	host_put(MOD_PA + 0x3000, "MZ", 2);
 	req.has_framebuffer = true;
 	req.framebuffer = (struct boot_framebuffer){ 0xfd000000, 4096, 1024, 768, 32, 16, 8, 8, 8, 0, 8 };
