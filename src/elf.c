@@ -167,6 +167,18 @@ static void read_header(struct kernel_image *img)
 	img->shstrndx = (uint32_t)get(eh, l->e_shstrndx);
 }
 
+/* Append the PT_LOAD described by program header ph (the caller has checked it). */
+static void add_segment(struct kernel_image *img, const struct elf_layout *l, const uint8_t *ph)
+{
+	struct kernel_segment *s = &img->segments[img->segment_count++];
+	s->va = get(ph, l->p_vaddr);
+	s->paddr = get(ph, l->p_paddr);
+	s->file_offset = get(ph, l->p_offset);
+	s->file_len = get(ph, l->p_filesz);
+	s->mem_len = get(ph, l->p_memsz);
+	s->flags = (uint32_t)get(ph, l->p_flags);
+}
+
 static void read_segments(struct kernel_image *img)
 {
 	const struct elf_layout *l = layout_of(img);
@@ -179,7 +191,7 @@ static void read_segments(struct kernel_image *img)
 		fail(hint_kernel, "elf: program header size %u (expected %u)", phentsize, l->phentsize);
 	const uint8_t *ph = file_bytes(img, phoff, (uint64_t)phnum * phentsize, "program headers");
 	for (uint32_t i = 0; i < phnum; i++, ph += phentsize) {
-		uint32_t type = (uint32_t)get(ph, l->p_type), flags = (uint32_t)get(ph, l->p_flags);
+		uint32_t type = (uint32_t)get(ph, l->p_type);
 		uint64_t off = get(ph, l->p_offset), filesz = get(ph, l->p_filesz), memsz = get(ph, l->p_memsz);
 		if (type == PT_NOTE)
 			read_note(img, off, filesz);
@@ -195,13 +207,7 @@ static void read_segments(struct kernel_image *img)
 		check_range(img, off, filesz, "segment");
 		if (img->segment_count == ELF_MAX_SEGMENTS)
 			fail(hint_kernel, "elf: more than %u loadable segments", ELF_MAX_SEGMENTS);
-		struct kernel_segment *s = &img->segments[img->segment_count++];
-		s->va = get(ph, l->p_vaddr);
-		s->paddr = get(ph, l->p_paddr);
-		s->file_offset = off;
-		s->file_len = filesz;
-		s->mem_len = memsz;
-		s->flags = flags;
+		add_segment(img, l, ph);
 	}
 	if (img->segment_count == 0)
 		fail(hint_kernel, "elf: no loadable segment (%u program headers)", phnum);
@@ -421,13 +427,7 @@ bool elf_peek(const uint8_t *head, uint64_t head_len, uint64_t file_len, struct 
 			continue;
 		if (filesz > memsz || img->segment_count == ELF_MAX_SEGMENTS)
 			return false;
-		struct kernel_segment *s = &img->segments[img->segment_count++];
-		s->va = get(ph, l->p_vaddr);
-		s->paddr = get(ph, l->p_paddr);
-		s->file_offset = off;
-		s->file_len = filesz;
-		s->mem_len = memsz;
-		s->flags = (uint32_t)get(ph, l->p_flags);
+		add_segment(img, l, ph);
 	}
 	return img->segment_count != 0;
 }
