@@ -907,6 +907,16 @@ void probe_main(void)
 			}
 		check("smap_sorted", ok, tmp);
 	}
+	{
+		/* getmemsize (older amd64 kernels, d127f153): "BIOS smap did not include a basemem
+		 * segment!" unless a RAM entry starts at 0 */
+		ok = 0;
+		for (s = 0; smap && s < smap_size / 20 && !ok; s++) {
+			const u8 *e = phys(smap + s * 20);
+			ok = rd64(e) == 0 && rd32(e + 16) == 1;
+		}
+		check("smap_basemem", ok, "no RAM entry at address 0");
+	}
 
 	/* envp */
 	if (!envp)
