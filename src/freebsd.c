@@ -153,13 +153,20 @@ static void md_file(struct writer *w, const char *name, const char *type, const 
 	md_word(w, MODINFO_SIZE, size, word);
 }
 
+/* `size` one bits from bit `pos`, the part that fits in 32 bits (the sizes come from the MIS). */
+static uint32_t color_mask(uint32_t size, uint32_t pos)
+{
+	uint32_t ones = size >= 32 ? 0xffffffffu : (1u << size) - 1;
+	return pos >= 32 ? 0 : ones << pos;
+}
+
 static void md_vbe_fb(struct writer *w, const struct boot_framebuffer *fb)
 {
 	uint8_t b[48];
 	uint32_t bytes_pp = (fb->bpp + 7u) / 8u;
-	uint32_t red = ((1u << fb->red_size) - 1) << fb->red_pos, green = ((1u << fb->green_size) - 1) << fb->green_pos;
-	uint32_t blue = ((1u << fb->blue_size) - 1) << fb->blue_pos;
-	uint32_t all = fb->bpp >= 32 ? 0xffffffffu : (1u << fb->bpp) - 1;
+	uint32_t red = color_mask(fb->red_size, fb->red_pos), green = color_mask(fb->green_size, fb->green_pos);
+	uint32_t blue = color_mask(fb->blue_size, fb->blue_pos);
+	uint32_t all = color_mask(fb->bpp, 0);
 	put_le64(b, fb->pa);
 	put_le64(b + 8, (uint64_t)fb->pitch_bytes * fb->height);
 	put_le32(b + 16, fb->height);
