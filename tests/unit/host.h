@@ -50,6 +50,28 @@ void host_reset_all(void);
 /* Run fn(arg); returns HOST_RETURNED, HOST_FAILED (platform_stop) or HOST_ENTERED. */
 int host_run(void (*fn)(void *), void *arg);
 
+/* The stages between the frontend and the stub for one target, as mbchain_main runs them:
+ * options, the ELF kernel in module 0, the target's plan, layout, the target's build.  Set
+ * exactly one of netbsd / freebsd. */
+struct boot_request;
+struct options;
+struct kernel_image;
+struct handoff;
+struct free_ram;
+struct netbsd_plan;
+struct freebsd_plan;
+struct host_target {
+	struct boot_request *req;
+	struct options *opts;
+	struct kernel_image *img;
+	struct handoff *h;
+	struct free_ram *fr;
+	struct netbsd_plan *netbsd;
+	struct freebsd_plan *freebsd;
+};
+/* host_run of those stages; returns HOST_RETURNED or HOST_FAILED. */
+int host_run_target(struct host_target *t);
+
 /* Byte access to the simulated RAM (abort on an address outside it). */
 void host_put(uint64_t pa, const void *data, size_t len);
 void host_get(uint64_t pa, void *data, size_t len);

@@ -3,6 +3,11 @@
  * console only through these functions, so the whole pipeline runs in simulated RAM.
  */
 #include "host.h"
+#include "options.h"
+#include "elf.h"
+#include "layout.h"
+#include "freebsd.h"
+#include "netbsd.h"
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,4 +238,28 @@ _Noreturn void platform_enter_stub(uint32_t stub_pa, uint32_t params_pa)
 	reloc_execute(list, e->copy_count);
 	free(list);
 	jump_out(HOST_ENTERED);
+}
+
+static void run_target_stages(void *arg)
+{
+	struct host_target *t = arg;
+	uint64_t s, e;
+	options_parse(t->req, t->opts);
+	elf_parse(t->req->modules[0].start_pa, t->req->modules[0].len, t->img);
+	if (t->netbsd)
+		netbsd_plan(t->req, t->opts, t->img, t->netbsd, t->h);
+	else
+		freebsd_plan(t->req, t->opts, t->img, t->freebsd, t->h);
+	platform_image_range(&s, &e);
+	layout_init(t->fr, t->req, t->h, s, e);
+	layout_place_blocks(t->fr, t->h);
+	if (t->netbsd)
+		netbsd_build(t->req, t->opts, t->img, t->netbsd, t->h);
+	else
+		freebsd_build(t->req, t->opts, t->img, t->freebsd, t->h);
+}
+
+int host_run_target(struct host_target *t)
+{
+	return host_run(run_target_stages, t);
 }

@@ -124,18 +124,8 @@ static void ctf_kernel(unsigned cls)
 	base_request(NB_KPA, eg_load(&nk.g, NB_KPA), "GRUB 2.06", "");
 }
 
-static void run_netbsd(void *arg)
-{
-	uint64_t s, e;
-	(void)arg;
-	options_parse(&req, &opts);
-	elf_parse(req.modules[0].start_pa, req.modules[0].len, &img);
-	netbsd_plan(&req, &opts, &img, &nplan, &h);
-	platform_image_range(&s, &e);
-	layout_init(&fr, &req, &h, s, e);
-	layout_place_blocks(&fr, &h);
-	netbsd_build(&req, &opts, &img, &nplan, &h);
-}
+static struct host_target netbsd_stages = { &req, &opts, &img, &h, &fr, &nplan, NULL };
+
 
 struct ctf_expect {
 	uint64_t ssym, esym;
@@ -150,7 +140,7 @@ static void check_ctf_image(unsigned cls, const struct ctf_expect *x)
 	const uint8_t *file = host_ram() + NB_KPA;
 
 	host_console_clear();
-	CHECK_OUTCOME(host_run(run_netbsd, NULL), HOST_RETURNED);
+	CHECK_OUTCOME(host_run_target(&netbsd_stages), HOST_RETURNED);
 	CHECK(nplan.has_symbols);
 	CHECK_EQ(nplan.ssym_pa, x->ssym);
 	CHECK_EQ(nplan.esym_pa, x->esym);
@@ -525,23 +515,13 @@ static void fb_request(const char *loader, const char *cmdline)
 	memset(&fplan, 0, sizeof(fplan));
 }
 
-static void run_freebsd(void *arg)
-{
-	uint64_t s, e;
-	(void)arg;
-	options_parse(&req, &opts);
-	elf_parse(req.modules[0].start_pa, req.modules[0].len, &img);
-	freebsd_plan(&req, &opts, &img, &fplan, &h);
-	platform_image_range(&s, &e);
-	layout_init(&fr, &req, &h, s, e);
-	layout_place_blocks(&fr, &h);
-	freebsd_build(&req, &opts, &img, &fplan, &h);
-}
+static struct host_target freebsd_stages = { &req, &opts, &img, &h, &fr, NULL, &fplan };
+
 
 static int fb_target(void)
 {
 	host_console_clear();
-	int r = host_run(run_freebsd, NULL);
+	int r = host_run_target(&freebsd_stages);
 	if (r == HOST_RETURNED)
 		apply_pieces();
 	return r;

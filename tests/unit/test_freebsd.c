@@ -222,25 +222,15 @@ static void put_rsdp(uint64_t pa, uint8_t rev, const char *oem, uint32_t rsdt, u
 	host_put(pa, r, rev >= 2 ? 36 : 20);
 }
 
-static void run_target(void *arg)
-{
-	uint64_t s, e;
-	(void)arg;
-	options_parse(&req, &opts);
-	elf_parse(req.modules[0].start_pa, req.modules[0].len, &img);
-	freebsd_plan(&req, &opts, &img, &plan, &h);
-	platform_image_range(&s, &e);
-	layout_init(&fr, &req, &h, s, e);
-	layout_place_blocks(&fr, &h);
-	freebsd_build(&req, &opts, &img, &plan, &h);
-}
+static struct host_target freebsd_stages = { &req, &opts, &img, &h, &fr, NULL, &plan };
+
 
 /* Run the target; when it returns, carry out the pieces on the simulated RAM in order (the
  * sources here never overlap the destinations). */
 static int target(void)
 {
 	host_console_clear();
-	int r = host_run(run_target, NULL);
+	int r = host_run_target(&freebsd_stages);
 	if (r != HOST_RETURNED)
 		return r;
 	for (unsigned i = 0; i < h.piece_count; i++) {

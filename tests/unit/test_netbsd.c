@@ -74,23 +74,13 @@ static void fixture(unsigned cls, const char *cmdline, const char *kernel_string
 	host_put(MOD_PA, "\x7f" "ELF", 4);
 }
 
-static void run_target(void *arg)
-{
-	uint64_t s, e;
-	(void)arg;
-	options_parse(&req, &opts);
-	elf_parse(req.modules[0].start_pa, req.modules[0].len, &img);
-	netbsd_plan(&req, &opts, &img, &plan, &h);
-	platform_image_range(&s, &e);
-	layout_init(&fr, &req, &h, s, e);
-	layout_place_blocks(&fr, &h);
-	netbsd_build(&req, &opts, &img, &plan, &h);
-}
+static struct host_target netbsd_stages = { &req, &opts, &img, &h, &fr, &plan, NULL };
+
 
 static int target(void)
 {
 	host_console_clear();
-	return host_run(run_target, NULL);
+	return host_run_target(&netbsd_stages);
 }
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
