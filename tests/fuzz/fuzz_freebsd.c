@@ -57,15 +57,7 @@ static void run_plan(void *arg)
 	const struct boot_module *km = &req.modules[opts.kernel_module];
 	elf_parse(km->start_pa, km->len, &img);
 	freebsd_plan(&req, &opts, &img, &plan, &h);
-	size_t code_len;
-	platform_stub_code(&code_len);
-	handoff_add_block(&h, "handoff stub",
-			  ((code_len + 15) & ~(size_t)15) + STUB_PARAMS_LEN + (uint64_t)reloc_max_entries(&h) * STUB_ENTRY_SIZE,
-			  16, STUB_BELOW_PA);
-	uint64_t s, e;
-	platform_image_range(&s, &e);
-	layout_init(&fr, &req, &h, s, e);
-	layout_place_blocks(&fr, &h);
+	host_layout_with_stub(&req, &h, &fr, STUB_BELOW_PA);
 }
 
 static void run_build(void *arg)

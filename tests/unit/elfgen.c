@@ -158,6 +158,19 @@ static struct eg_sec *add_sec(struct elfgen *g, const char *name, uint32_t type)
 	return s;
 }
 
+void eg_init(struct elfgen *g, unsigned cls, uint16_t type, uint8_t osabi)
+{
+	g->cls = cls;
+	g->type = type;
+	g->osabi = osabi;
+}
+
+void eg_fill(uint8_t *p, size_t len, unsigned first, unsigned step)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(first + step * i);
+}
+
 struct eg_sec *eg_add_sec(struct elfgen *g, const char *name, uint32_t type)
 {
 	if (g->nsec == EG_MAX_SECS) {
@@ -165,6 +178,44 @@ struct eg_sec *eg_add_sec(struct elfgen *g, const char *name, uint32_t type)
 		abort();
 	}
 	return add_sec(g, name, type);
+}
+
+/*
+ * amd64: linked at 0xffffffff80200000 (p_paddr 0x200000), i386: VA == PA 0x400000.
+ * text [base, +0x1800) R+X; data [base+0x2000, +0x300) + bss to base+0x3203 R+W; entry base+0x20.
+ * Sections: 1 .text, 2 .data (data_filesz bytes), 3 .bss, 4 .symtab, 5 .strtab, 6 .shstrtab.
+ * .symtab holds bytes 0x41 + 3i, .strtab "\0start\0probe_marker\0ab" (23 bytes).
+ */
+void eg_freebsd_kernel(struct eg_fb_kernel *k, unsigned cls, uint64_t data_filesz)
+{
+	static const char strs[] = "\0start\0probe_marker\0ab";
+	struct elfgen *g = &k->g;
+	const int is64 = cls == 64;
+	const uint64_t base = is64 ? 0xffffffff80200000ull : 0x400000u;
+	struct eg_sec *s;
+	memset(k, 0, sizeof(*k));
+	g->cls = cls;
+	g->osabi = 9; /* ELFOSABI_FREEBSD */
+	g->entry = base + 0x20;
+	g->nseg = 2;
+	g->seg[0] = (struct eg_seg){ 1, 5, base, 0x1800, 0x1800, NULL, 0 };
+	g->seg[1] = (struct eg_seg){ 1, 6, base + 0x2000, 0x300, 0x1203, NULL, 0 };
+	s = eg_add_sec(g, ".text", 1);
+	s->in_seg = 0, s->size = 0x1800, s->addr = base, s->flags = 6;
+	s = eg_add_sec(g, ".data", 1);
+	s->in_seg = 1, s->size = data_filesz, s->addr = base + 0x2000, s->flags = 3;
+	s = eg_add_sec(g, ".bss", 8);
+	s->size = 0xf03, s->addr = base + 0x2300, s->flags = 3;
+	k->symtab_size = 3 * (is64 ? 24 : 16);
+	for (unsigned i = 0; i < k->symtab_size; i++)
+		k->symtab[i] = (uint8_t)(0x41 + 3 * i);
+	k->strtab_size = sizeof(strs);
+	memcpy(k->strtab, strs, sizeof(strs));
+	s = eg_add_sec(g, ".symtab", 2);
+	s->data = k->symtab, s->size = k->symtab_size, s->link = 5, s->info = 1, s->addralign = is64 ? 8 : 4;
+	s->entsize = is64 ? 24 : 16;
+	s = eg_add_sec(g, ".strtab", 3);
+	s->data = k->strtab, s->size = k->strtab_size;
 }
 
 /*

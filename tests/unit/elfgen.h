@@ -47,6 +47,12 @@ struct elfgen {
 	size_t len;
 };
 
+/* Start g (already zeroed): ELF class 32 or 64, e_type, EI_OSABI. */
+void eg_init(struct elfgen *g, unsigned cls, uint16_t type, uint8_t osabi);
+
+/* Fill p[0..len) with the pattern (uint8_t)(first + step * i), for section contents. */
+void eg_fill(uint8_t *p, size_t len, unsigned first, unsigned step);
+
 /* Lay the file out and write it to out (cap bytes); returns its length. */
 size_t eg_build(struct elfgen *g, uint8_t *out, size_t cap);
 
@@ -67,6 +73,16 @@ struct eg_kernel {
 	unsigned symtab_index, strtab_index, note_index, comment_index; /* section numbers */
 };
 void eg_netbsd_kernel(struct eg_kernel *k, unsigned cls);
+
+/* A FreeBSD-like kernel (see elfgen.c): text and data+bss segments, .text .data .bss .symtab
+ * (3 symbols, link 5) .strtab; data_filesz is the size of .data.  The caller may add segments
+ * and sections before building it. */
+struct eg_fb_kernel {
+	struct elfgen g;
+	uint8_t symtab[128], strtab[32];
+	uint64_t symtab_size, strtab_size;
+};
+void eg_freebsd_kernel(struct eg_fb_kernel *k, unsigned cls, uint64_t data_filesz);
 
 /* Append a section (own bytes, sh_addralign 1) to g and return it for the caller to fill. */
 struct eg_sec *eg_add_sec(struct elfgen *g, const char *name, uint32_t type);

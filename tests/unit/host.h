@@ -85,6 +85,43 @@ uint32_t host_r32(uint64_t pa);
 uint64_t host_r64(uint64_t pa);
 void host_puts(uint64_t pa, const char *s); /* with its NUL */
 
+/* What mbchain_main does between the target's plan and its build: add the handoff stub's block
+ * (its code, parameters and the largest copy list) below below_pa, then layout_init over the
+ * image range and layout_place_blocks. */
+void host_layout_with_stub(struct boot_request *req, struct handoff *h, struct free_ram *fr, uint64_t below_pa);
+
+/* ---- host.c: fixtures shared by the unit tests (they report through test_fail) ---- */
+struct mb_info;
+
+/* A QEMU-like request: *req zeroed, the loader name and command line, 639 KiB + 130048 KiB,
+ * the four-entry map (RAM below 0x9fc00, EBDA, BIOS ROM, RAM 0x100000-0x8000000), low
+ * reserved memory from 0x9f000.  The caller adds the boot device, drives and modules. */
+void host_qemu_request(struct boot_request *req, const char *loader, const char *cmdline);
+
+/* Carry out h's pieces on the simulated RAM in order, as the stub would (for tests whose
+ * sources never overlap their destinations). */
+void host_apply_pieces(const struct handoff *h);
+
+/* Fail at file:line unless piece i of h exists with that kind, destination, source and length. */
+void host_check_piece(const char *file, int line, const struct handoff *h, unsigned i, int kind, uint64_t dst,
+		      uint64_t src, uint64_t len);
+
+/* Add a module to *mi: its 16-byte entry at mods_pa + 16 * index, its string at
+ * strings_pa + 64 * index; sets mi->mods_pa and MB_INFO_MODS. */
+void host_mis_add_module(struct mb_info *mi, uint32_t mods_pa, uint32_t strings_pa, uint32_t start, uint32_t len,
+			 const char *string);
+
+/* Fail at file:line unless the FreeBSD environment at envp_pa (env_len bytes) is exactly the
+ * entries given, each NUL-terminated, then a NUL. */
+void host_check_env(const char *file, int line, uint64_t envp_pa, uint64_t env_len, const char *const *entries,
+		    unsigned count);
+
+/* An ACPI RSDP at pa: revision 0 is 20 bytes, revision 2 is 36 with a good extended checksum. */
+void host_put_rsdp(uint64_t pa, uint8_t rev, const char *oem, uint32_t rsdt, uint64_t xsdt);
+
+/* Write *mi to mis_pa, clear the console and host_run mbchain_main(MB_LOADER_MAGIC, mis_pa). */
+int host_boot_mis(const struct mb_info *mi, uint32_t mis_pa);
+
 /* Little-endian helpers on host buffers. */
 uint32_t le32(const uint8_t *p);
 uint64_t le64(const uint8_t *p);

@@ -259,6 +259,19 @@ static void run_target_stages(void *arg)
 		freebsd_build(t->req, t->opts, t->img, t->freebsd, t->h);
 }
 
+void host_layout_with_stub(struct boot_request *req, struct handoff *h, struct free_ram *fr, uint64_t below_pa)
+{
+	size_t code_len;
+	platform_stub_code(&code_len);
+	handoff_add_block(h, "handoff stub",
+			  ((code_len + 15) & ~(size_t)15) + STUB_PARAMS_LEN + (uint64_t)reloc_max_entries(h) * STUB_ENTRY_SIZE,
+			  16, below_pa);
+	uint64_t s, e;
+	platform_image_range(&s, &e);
+	layout_init(fr, req, h, s, e);
+	layout_place_blocks(fr, h);
+}
+
 int host_run_target(struct host_target *t)
 {
 	return host_run(run_target_stages, t);

@@ -45,47 +45,12 @@ static struct freebsd_plan fplan;
 static struct handoff h;
 static struct free_ram fr;
 
-/* Carry out the pieces on the simulated RAM in order, as the stub would (sources here never
- * overlap destinations). */
-static void apply_pieces(void)
-{
-	for (unsigned i = 0; i < h.piece_count; i++) {
-		const struct piece *p = &h.pieces[i];
-		if (p->kind == PIECE_ZERO)
-			memset(host_ram() + p->dst_pa, 0, p->len);
-		else
-			memmove(host_ram() + p->dst_pa, host_ram() + p->src_pa, p->len);
-	}
-}
-
-static void check_piece(const char *file, int line, unsigned i, enum piece_kind kind, uint64_t dst, uint64_t src,
-			uint64_t len)
-{
-	const struct piece *p = &h.pieces[i];
-	if (i >= h.piece_count || p->kind != kind || p->dst_pa != dst || p->src_pa != src || p->len != len)
-		test_fail(file, line, "piece %u: expected kind %d dst 0x%llx src 0x%llx len 0x%llx, got kind %d dst 0x%llx "
-				      "src 0x%llx len 0x%llx (%u pieces)",
-			  i, kind, (unsigned long long)dst, (unsigned long long)src, (unsigned long long)len, p->kind,
-			  (unsigned long long)p->dst_pa, (unsigned long long)p->src_pa, (unsigned long long)p->len,
-			  h.piece_count);
-}
-#define CHECK_PIECE(...) check_piece(__FILE__, __LINE__, __VA_ARGS__)
+#define CHECK_PIECE(...) host_check_piece(__FILE__, __LINE__, &h, __VA_ARGS__)
 
 static void base_request(uint32_t kernel_pa, uint32_t kernel_len, const char *loader, const char *cmdline)
 {
-	memset(&req, 0, sizeof(req));
+	host_qemu_request(&req, loader, cmdline);
 	memset(&h, 0, sizeof(h));
-	strcpy(req.loader_name, loader);
-	strcpy(req.cmdline, cmdline);
-	req.has_mem_sizes = true;
-	req.mem_lower_kib = 639;
-	req.mem_upper_kib = 130048;
-	req.memmap_count = 4;
-	req.memmap[0] = (struct mem_range){ 0, 0x9fc00, MEM_RAM };
-	req.memmap[1] = (struct mem_range){ 0x9fc00, 0x400, MEM_RESERVED };
-	req.memmap[2] = (struct mem_range){ 0xf0000, 0x10000, MEM_RESERVED };
-	req.memmap[3] = (struct mem_range){ 0x100000, 0x7f00000, MEM_RAM };
-	req.low_reserved_start_pa = 0x9f000;
 	req.module_count = 1;
 	req.modules[0] = (struct boot_module){ .start_pa = kernel_pa, .len = kernel_len };
 }
@@ -158,7 +123,7 @@ static void check_ctf_image(unsigned cls, const struct ctf_expect *x)
 	CHECK_EQ(h.stack_words[4], x->esym);
 
 	/* What the kernel finds at ssym, read the way ksyms_addsyms_elf does. */
-	apply_pieces();
+	host_apply_pieces(&h);
 	const uint8_t *im = host_ram() + x->ssym;
 	uint64_t e_shoff = rd(im + (is64 ? 40 : 32), w);
 	uint32_t e_shnum = (uint32_t)rd(im + (is64 ? 60 : 48), 2), e_shstrndx = (uint32_t)rd(im + (is64 ? 62 : 50), 2);
@@ -240,14 +205,7 @@ static void pl_map(uint64_t base, uint64_t len, uint32_t type)
 
 static void pl_module(uint32_t start, uint32_t len, const char *string)
 {
-	uint32_t i = mi.mods_count++;
-	host_w32(PL_MODS + 16 * i, start);
-	host_w32(PL_MODS + 16 * i + 4, start + len);
-	host_w32(PL_MODS + 16 * i + 8, PL_STRINGS + 64 * i);
-	host_w32(PL_MODS + 16 * i + 12, 0);
-	host_puts(PL_STRINGS + 64 * i, string);
-	mi.mods_pa = PL_MODS;
-	mi.flags |= MB_INFO_MODS;
+	host_mis_add_module(&mi, PL_MODS, PL_STRINGS, start, len, string);
 }
 
 /* A drive entry (flag bit 7): size counts the whole entry, 10 bytes and 2 per port. */
@@ -290,18 +248,7 @@ static void pl_machine(const char *cmdline, unsigned extra, const char *kernel_s
 	pl_module(PL_KFILE, pk_len, kernel_string);
 }
 
-static void run_main(void *arg)
-{
-	(void)arg;
-	host_put(PL_MIS, &mi, sizeof(mi));
-	mbchain_main(MB_LOADER_MAGIC, PL_MIS);
-}
-
-static int pl_boot(void)
-{
-	host_console_clear();
-	return host_run(run_main, NULL);
-}
+static int pl_boot(void) { return host_boot_mis(&mi, PL_MIS); }
 
 /* The bootinfo the kernel got: 12(%esp) */
 static uint32_t pl_bootinfo(void) { return host_r32(host_last_entry.esp + 12); }
@@ -467,41 +414,18 @@ TEST(fidelity_netbsd_biosgeom_pipeline)
 #define T_CTORS_SIZE 0x800bu
 #define T_SMAP 0x9001u
 
-static struct {
-	struct elfgen g;
-	uint8_t symtab[128], strtab[32];
-} fk;
-static const char fk_strs[] = "\0start\0probe_marker\0ab"; /* 23 bytes */
+static struct eg_fb_kernel fk;
 
+/* eg_freebsd_kernel with .data 0x100 bytes, optionally a PT_DYNAMIC and a .ctors section. */
 static void fb_kernel(unsigned cls, bool dynamic, bool ctors)
 {
 	struct elfgen *g = &fk.g;
 	const int is64 = cls == 64;
 	const uint64_t base = is64 ? 0xffffffff80200000ull : 0x400000u;
 	struct eg_sec *s;
-	memset(&fk, 0, sizeof(fk));
-	g->cls = cls;
-	g->osabi = 9;
-	g->entry = base + 0x20;
-	g->nseg = 2;
-	g->seg[0] = (struct eg_seg){ 1, 5, base, 0x1800, 0x1800, NULL, 0 };
-	g->seg[1] = (struct eg_seg){ 1, 6, base + 0x2000, 0x300, 0x1203, NULL, 0 };
+	eg_freebsd_kernel(&fk, cls, 0x100);
 	if (dynamic) /* PT_DYNAMIC (2) at base + 0x2100 */
 		g->seg[g->nseg++] = (struct eg_seg){ 2, 6, base + 0x2100, 0x80, 0x80, NULL, 0 };
-	s = eg_add_sec(g, ".text", SHT_PROGBITS);
-	s->in_seg = 0, s->size = 0x1800, s->addr = base, s->flags = 6;
-	s = eg_add_sec(g, ".data", SHT_PROGBITS);
-	s->in_seg = 1, s->size = 0x100, s->addr = base + 0x2000, s->flags = 3;
-	s = eg_add_sec(g, ".bss", SHT_NOBITS);
-	s->size = 0xf03, s->addr = base + 0x2300, s->flags = 3;
-	for (unsigned i = 0; i < 72; i++)
-		fk.symtab[i] = (uint8_t)(0x41 + 3 * i);
-	memcpy(fk.strtab, fk_strs, sizeof(fk_strs));
-	s = eg_add_sec(g, ".symtab", SHT_SYMTAB);
-	s->data = fk.symtab, s->size = is64 ? 72 : 48, s->link = 5, s->info = 1, s->addralign = is64 ? 8 : 4;
-	s->entsize = is64 ? 24 : 16;
-	s = eg_add_sec(g, ".strtab", SHT_STRTAB);
-	s->data = fk.strtab, s->size = sizeof(fk_strs);
 	if (ctors) { /* in the data segment at base + 0x2200: three pointers */
 		s = eg_add_sec(g, ".ctors", SHT_PROGBITS);
 		s->in_seg = 1, s->seg_off = 0x200, s->addr = base + 0x2200, s->size = 3 * (is64 ? 8 : 4), s->flags = 3;
@@ -523,7 +447,7 @@ static int fb_target(void)
 	host_console_clear();
 	int r = host_run_target(&freebsd_stages);
 	if (r == HOST_RETURNED)
-		apply_pieces();
+		host_apply_pieces(&h);
 	return r;
 }
 
@@ -609,50 +533,8 @@ TEST(fidelity_freebsd_no_dynamic_no_ctors_records)
 /* =============================================================================================
  * 5. FreeBSD kenv: an ACPI 2.0 RSDP (good extended checksum) in the BIOS area (FIDELITY 7).
  * ============================================================================================= */
-static void put_rsdp2(uint64_t pa, const char *oem, uint32_t rsdt, uint64_t xsdt)
-{
-	uint8_t r[36] = { 0 }, sum = 0;
-	memcpy(r, "RSD PTR ", 8);
-	memcpy(r + 9, oem, 6);
-	r[15] = 2;
-	wr(r + 16, rsdt, 4);
-	wr(r + 20, 36, 4);
-	wr(r + 24, xsdt, 8);
-	for (unsigned i = 0; i < 20; i++)
-		sum = (uint8_t)(sum + r[i]);
-	r[8] = (uint8_t)-sum;
-	sum = 0;
-	for (unsigned i = 0; i < 36; i++)
-		sum = (uint8_t)(sum + r[i]);
-	r[32] = (uint8_t)-sum;
-	host_put(pa, r, 36);
-}
-
-static void check_env(const char *file, int line, const char *const *entries, unsigned count)
-{
-	static char want[2048];
-	size_t len = 0;
-	for (unsigned i = 0; i < count; i++) {
-		size_t n = strlen(entries[i]) + 1;
-		memcpy(want + len, entries[i], n);
-		len += n;
-	}
-	want[len++] = 0;
-	const char *got = (const char *)host_ram() + fplan.envp_pa;
-	if (fplan.env_len != len || memcmp(got, want, len) != 0) {
-		char a[2048], b[2048];
-		size_t gl = fplan.env_len < sizeof(b) - 1 ? fplan.env_len : sizeof(b) - 1;
-		for (size_t i = 0; i < len; i++)
-			a[i] = want[i] ? want[i] : '|';
-		a[len] = 0;
-		for (size_t i = 0; i < gl; i++)
-			b[i] = got[i] ? got[i] : '|';
-		b[gl] = 0;
-		test_fail(file, line, "environment (| is NUL): expected %zu bytes \"%s\", got %llu bytes \"%s\"", len, a,
-			  (unsigned long long)fplan.env_len, b);
-	}
-}
-#define CHECK_ENV(entries) check_env(__FILE__, __LINE__, (entries), (unsigned)ARRAY_LEN(entries))
+#define CHECK_ENV(entries) \
+	host_check_env(__FILE__, __LINE__, fplan.envp_pa, fplan.env_len, (entries), (unsigned)ARRAY_LEN(entries))
 
 TEST(fidelity_freebsd_kenv_acpi20_xsdt)
 {
@@ -671,7 +553,7 @@ TEST(fidelity_freebsd_kenv_acpi20_xsdt)
 		fb_kernel(cls, false, false);
 		fb_request("GRUB 2.06", "");
 		req.ebda_pa = 0;
-		put_rsdp2(0xfe300, "MBFIDL", 0x7ffe1234, 0x00000001fee01000ull);
+		host_put_rsdp(0xfe300, 2, "MBFIDL", 0x7ffe1234, 0x00000001fee01000ull);
 		CHECK_OUTCOME(fb_target(), HOST_RETURNED);
 		CHECK_ENV(env);
 	}
@@ -701,9 +583,7 @@ static void shared_ko(void)
 	struct elfgen *g = &ko.g;
 	struct eg_sec *s;
 	memset(&ko, 0, sizeof(ko));
-	g->cls = 32;
-	g->type = ET_DYN;
-	g->osabi = 9;
+	eg_init(g, 32, ET_DYN, 9);
 	g->nseg = 3;
 	g->seg[0] = (struct eg_seg){ 1, 5, 0, 0x400, 0x400, NULL, 0 };
 	g->seg[1] = (struct eg_seg){ 1, 6, 0x1400, 0x100, 0x300, NULL, 0 };
@@ -716,8 +596,7 @@ static void shared_ko(void)
 	s->in_seg = 2, s->size = 0x40, s->addr = 0x1480, s->flags = 3, s->link = 6, s->entsize = 8;
 	s = eg_add_sec(g, ".bss", SHT_NOBITS);
 	s->size = 0x200, s->addr = 0x1500, s->flags = 3;
-	for (unsigned i = 0; i < sizeof(ko.symtab); i++)
-		ko.symtab[i] = (uint8_t)(0x17 + 11 * i);
+	eg_fill(ko.symtab, sizeof(ko.symtab), 0x17, 11);
 	memcpy(ko.strtab, "\0ko_start\0xy", 13);
 	s = eg_add_sec(g, ".symtab", SHT_SYMTAB);
 	s->data = ko.symtab, s->size = sizeof(ko.symtab), s->link = 6, s->info = 1, s->addralign = 4, s->entsize = 16;

@@ -54,43 +54,10 @@ static void wr(uint8_t *p, uint64_t v, unsigned len)
  * amd64: linked at 0xffffffff80200000 (p_paddr 0x200000), i386: VA == PA 0x400000.
  * text [base, +0x1800) R+X; data [base+0x2000, +0x300) + bss to base+0x3203 R+W; entry base+0x20.
  * Sections: 1 .text, 2 .data, 3 .bss, 4 .symtab, 5 .strtab, 6 .shstrtab. */
-static struct {
-	struct elfgen g;
-	uint8_t symtab[128], strtab[32];
-	uint64_t symtab_size, strtab_size;
-} k;
+static struct eg_fb_kernel k; /* eg_freebsd_kernel, .data 0x300 bytes */
 static const char kstrs[] = "\0start\0probe_marker\0ab"; /* 23 bytes: the strtab needs padding */
 
-static void fb_kernel(unsigned cls)
-{
-	struct elfgen *g = &k.g;
-	const int is64 = cls == 64;
-	const uint64_t base = is64 ? 0xffffffff80200000ull : 0x400000u;
-	struct eg_sec *s;
-	memset(&k, 0, sizeof(k));
-	g->cls = cls;
-	g->osabi = 9; /* ELFOSABI_FREEBSD */
-	g->entry = base + 0x20;
-	g->nseg = 2;
-	g->seg[0] = (struct eg_seg){ 1, 5, base, 0x1800, 0x1800, NULL, 0 };
-	g->seg[1] = (struct eg_seg){ 1, 6, base + 0x2000, 0x300, 0x1203, NULL, 0 };
-	s = eg_add_sec(g, ".text", 1);
-	s->in_seg = 0, s->size = 0x1800, s->addr = base, s->flags = 6;
-	s = eg_add_sec(g, ".data", 1);
-	s->in_seg = 1, s->size = 0x300, s->addr = base + 0x2000, s->flags = 3;
-	s = eg_add_sec(g, ".bss", 8);
-	s->size = 0xf03, s->addr = base + 0x2300, s->flags = 3;
-	k.symtab_size = 3 * (is64 ? 24 : 16);
-	for (unsigned i = 0; i < k.symtab_size; i++)
-		k.symtab[i] = (uint8_t)(0x41 + 3 * i);
-	k.strtab_size = sizeof(kstrs);
-	memcpy(k.strtab, kstrs, sizeof(kstrs));
-	s = eg_add_sec(g, ".symtab", 2);
-	s->data = k.symtab, s->size = k.symtab_size, s->link = 5, s->info = 1, s->addralign = is64 ? 8 : 4;
-	s->entsize = is64 ? 24 : 16;
-	s = eg_add_sec(g, ".strtab", 3);
-	s->data = k.strtab, s->size = k.strtab_size;
-}
+static void fb_kernel(unsigned cls) { eg_freebsd_kernel(&k, cls, 0x300); }
 
 /* ---- an amd64 .ko (ET_REL) -----------------------------------------------------------------
  * 1 .text PROGBITS AX 0x35 align 16    2 .data PROGBITS WA 0x11 align 8
@@ -109,20 +76,13 @@ static void fb_ko(void)
 	struct elfgen *g = &ko.g;
 	struct eg_sec *s;
 	memset(&ko, 0, sizeof(ko));
-	g->cls = 64;
-	g->type = ET_REL;
-	g->osabi = 9;
-	for (unsigned i = 0; i < sizeof(ko.text); i++)
-		ko.text[i] = (uint8_t)(0x90 + i);
-	for (unsigned i = 0; i < sizeof(ko.data); i++)
-		ko.data[i] = (uint8_t)(0xd0 + i);
+	eg_init(g, 64, ET_REL, 9);
+	eg_fill(ko.text, sizeof(ko.text), 0x90, 1);
+	eg_fill(ko.data, sizeof(ko.data), 0xd0, 1);
 	memcpy(ko.comment, "GCC: (kmod) 1.2.3.4", 0x13);
-	for (unsigned i = 0; i < sizeof(ko.rela); i++)
-		ko.rela[i] = (uint8_t)(0x10 + i);
-	for (unsigned i = 0; i < sizeof(ko.rela2); i++)
-		ko.rela2[i] = (uint8_t)(0x70 + i);
-	for (unsigned i = 0; i < sizeof(ko.symtab); i++)
-		ko.symtab[i] = (uint8_t)(0xa0 + i);
+	eg_fill(ko.rela, sizeof(ko.rela), 0x10, 1);
+	eg_fill(ko.rela2, sizeof(ko.rela2), 0x70, 1);
+	eg_fill(ko.symtab, sizeof(ko.symtab), 0xa0, 1);
 	memcpy(ko.strtab, kstrs, sizeof(ko.strtab));
 	s = eg_add_sec(g, ".text", SHT_PROGBITS);
 	s->flags = 6, s->data = ko.text, s->size = sizeof(ko.text), s->addralign = 16, s->addr = 0x10; /* stale addr */
@@ -160,20 +120,9 @@ static void fixture(unsigned cls, const char *loader, const char *cmdline, const
 		    const char *module_string)
 {
 	fb_kernel(cls);
-	memset(&req, 0, sizeof(req));
+	host_qemu_request(&req, loader, cmdline);
 	memset(&h, 0, sizeof(h));
 	memset(&plan, 0, sizeof(plan));
-	strcpy(req.loader_name, loader);
-	strcpy(req.cmdline, cmdline);
-	req.has_mem_sizes = true;
-	req.mem_lower_kib = 639;
-	req.mem_upper_kib = 130048;
-	req.memmap_count = 4;
-	req.memmap[0] = (struct mem_range){ 0, 0x9fc00, MEM_RAM };
-	req.memmap[1] = (struct mem_range){ 0x9fc00, 0x400, MEM_RESERVED };
-	req.memmap[2] = (struct mem_range){ 0xf0000, 0x10000, MEM_RESERVED };
-	req.memmap[3] = (struct mem_range){ 0x100000, 0x7f00000, MEM_RAM };
-	req.low_reserved_start_pa = 0x9f000;
 	req.has_boot_device = true;
 	req.boot_device = 0x81ffffff;
 	req.module_count = 2;
@@ -199,29 +148,6 @@ static void add_env_module(const char *text)
 	add_module(ENV_PA, (uint32_t)strlen(text), "type=env");
 }
 
-/* An ACPI RSDP: revision 0 is 20 bytes, revision 2 is 36 with a good extended checksum. */
-static void put_rsdp(uint64_t pa, uint8_t rev, const char *oem, uint32_t rsdt, uint64_t xsdt)
-{
-	uint8_t r[36] = { 0 }, sum = 0;
-	memcpy(r, "RSD PTR ", 8);
-	memcpy(r + 9, oem, 6);
-	r[15] = rev;
-	wr(r + 16, rsdt, 4);
-	if (rev >= 2) {
-		wr(r + 20, 36, 4);
-		wr(r + 24, xsdt, 8);
-	}
-	for (unsigned i = 0; i < 20; i++)
-		sum = (uint8_t)(sum + r[i]);
-	r[8] = (uint8_t)-sum;
-	sum = 0;
-	for (unsigned i = 0; i < 36; i++)
-		sum = (uint8_t)(sum + r[i]);
-	if (rev >= 2)
-		r[32] = (uint8_t)-sum;
-	host_put(pa, r, rev >= 2 ? 36 : 20);
-}
-
 static struct host_target freebsd_stages = { &req, &opts, &img, &h, &fr, NULL, &plan };
 
 
@@ -233,28 +159,50 @@ static int target(void)
 	int r = host_run_target(&freebsd_stages);
 	if (r != HOST_RETURNED)
 		return r;
-	for (unsigned i = 0; i < h.piece_count; i++) {
-		const struct piece *p = &h.pieces[i];
-		if (p->kind == PIECE_ZERO)
-			memset(host_ram() + p->dst_pa, 0, p->len);
-		else
-			memmove(host_ram() + p->dst_pa, host_ram() + p->src_pa, p->len);
-	}
+	host_apply_pieces(&h);
 	return r;
 }
 
-static void check_piece(const char *file, int line, unsigned i, enum piece_kind kind, uint64_t dst, uint64_t src,
-			uint64_t len)
+#define CHECK_PIECE(...) host_check_piece(__FILE__, __LINE__, &h, __VA_ARGS__)
+
+/* Where the main fixtures' ten pieces go: the kernel's text, data and bss, the symbols
+ * ([word symsize][symtab][word strsize][strtab], sym_bytes with the padding), the module, the
+ * metadata and the environment. */
+struct main_pieces {
+	uint64_t text, data, bss, ssym, symtab, strsize, strtab, module, md, env;
+	unsigned word, symsize, sym_bytes;
+};
+
+/* The plan's first module: where it goes, its name, type and arguments. */
+static void check_module0(uint64_t base_pa, const char *name, const char *type, const char *args)
 {
-	const struct piece *p = &h.pieces[i];
-	if (i >= h.piece_count || p->kind != kind || p->dst_pa != dst || p->src_pa != src || p->len != len)
-		test_fail(file, line, "piece %u: expected kind %d dst 0x%llx src 0x%llx len 0x%llx, got kind %d dst 0x%llx "
-				      "src 0x%llx len 0x%llx (%u pieces)",
-			  i, kind, (unsigned long long)dst, (unsigned long long)src, (unsigned long long)len, p->kind,
-			  (unsigned long long)p->dst_pa, (unsigned long long)p->src_pa, (unsigned long long)p->len,
-			  h.piece_count);
+	CHECK_EQ(plan.modules[0].base_pa, base_pa);
+	CHECK_STR(plan.modules[0].name, name);
+	CHECK_STR(plan.modules[0].type, type);
+	CHECK_STR(plan.modules[0].args, args);
 }
-#define CHECK_PIECE(...) check_piece(__FILE__, __LINE__, __VA_ARGS__)
+
+/* The pieces of a main fixture's run, in order, and the symbol bytes they leave at ssym. */
+static void check_main_pieces(uint64_t scratch, struct main_pieces x)
+{
+	CHECK_PIECE(0, PIECE_COPY, x.text, KFILE + k.g.seg[0].offset, 0x1800);
+	CHECK_PIECE(1, PIECE_COPY, x.data, KFILE + k.g.seg[1].offset, 0x300);
+	CHECK_PIECE(2, PIECE_ZERO, x.bss, 0, 0xf03);
+	CHECK_PIECE(3, PIECE_BUILT, x.ssym, scratch + plan.md_len + plan.env_len, x.word);
+	CHECK_PIECE(4, PIECE_COPY, x.symtab, KFILE + k.g.sec[3].offset, x.symsize);
+	CHECK_PIECE(5, PIECE_BUILT, x.strsize, scratch + plan.md_len + plan.env_len + x.word, x.word);
+	CHECK_PIECE(6, PIECE_COPY, x.strtab, KFILE + k.g.sec[4].offset, 23);
+	CHECK_PIECE(7, PIECE_COPY, x.module, MOD_PA, MOD_LEN);
+	CHECK_PIECE(8, PIECE_BUILT, x.md, scratch, plan.md_len);
+	CHECK_PIECE(9, PIECE_BUILT, x.env, scratch + plan.md_len, plan.env_len);
+	CHECK_EQ(h.piece_count, 10);
+	uint8_t want[112] = { 0 };
+	wr(want, x.symsize, x.word);
+	memcpy(want + x.word, k.symtab, x.symsize);
+	wr(want + x.word + x.symsize, 23, x.word);
+	memcpy(want + 2 * x.word + x.symsize, kstrs, 23);
+	CHECK_MEM(host_ram() + x.ssym, want, x.sym_bytes);
+}
 
 /* ---- expected metadata, built here record by record ---------------------------------------- */
 static struct {
@@ -299,6 +247,25 @@ static void ex_u64(uint32_t type, uint64_t v)
 	uint8_t b[8];
 	wr(b, v, 8);
 	ex_rec(type, b, 8);
+}
+
+/* A MODINFOMD_VBE_FB record (struct efi_fb): address and size (u64), height, width, stride in
+ * pixels, the red, green, blue and reserved masks, bits per pixel (u32). */
+static void ex_vbe_fb(uint64_t addr, uint64_t size, uint32_t height, uint32_t width, uint32_t stride, uint32_t red,
+		      uint32_t green, uint32_t blue, uint32_t reserved, uint32_t bpp)
+{
+	uint8_t fb[48];
+	wr(fb, addr, 8);
+	wr(fb + 8, size, 8);
+	wr(fb + 16, height, 4);
+	wr(fb + 20, width, 4);
+	wr(fb + 24, stride, 4);
+	wr(fb + 28, red, 4);
+	wr(fb + 32, green, 4);
+	wr(fb + 36, blue, 4);
+	wr(fb + 40, reserved, 4);
+	wr(fb + 44, bpp, 4);
+	ex_rec(T_VBE_FB, fb, 48);
 }
 
 /* The kernel's group up to its symbols: NAME, TYPE, ADDR, SIZE, ELFHDR, SHDR (as in the file). */
@@ -361,34 +328,9 @@ static void check_md(const char *file, int line, bool skip_howto)
 #define CHECK_MD(skip) check_md(__FILE__, __LINE__, (skip))
 
 /* ---- expected environment ------------------------------------------------------------------ */
-static void show(char *out, size_t cap, const char *p, size_t len)
-{
-	size_t j = 0;
-	for (size_t i = 0; i < len && j + 2 < cap; i++)
-		out[j++] = p[i] ? p[i] : '|';
-	out[j] = 0;
-}
-
 /* The environment at envp must be exactly the entries given, each NUL-terminated, then a NUL. */
-static void check_env(const char *file, int line, const char *const *entries, unsigned count)
-{
-	static char want[4096], a[4096], b[4096];
-	size_t len = 0;
-	for (unsigned i = 0; i < count; i++) {
-		size_t n = strlen(entries[i]) + 1;
-		memcpy(want + len, entries[i], n);
-		len += n;
-	}
-	want[len++] = 0;
-	const char *got = (const char *)host_ram() + plan.envp_pa;
-	if (plan.env_len != len || memcmp(got, want, len) != 0) {
-		show(a, sizeof(a), want, len);
-		show(b, sizeof(b), got, plan.env_len < 4000 ? plan.env_len : 4000);
-		test_fail(file, line, "environment (| is NUL):\n  expected %zu bytes \"%s\"\n  got      %llu bytes \"%s\"",
-			  len, a, (unsigned long long)plan.env_len, b);
-	}
-}
-#define CHECK_ENV(entries) check_env(__FILE__, __LINE__, (entries), (unsigned)ARRAY_LEN(entries))
+#define CHECK_ENV(entries) \
+	host_check_env(__FILE__, __LINE__, plan.envp_pa, plan.env_len, (entries), (unsigned)ARRAY_LEN(entries))
 
 /* ============================================================================================ */
 
@@ -449,15 +391,21 @@ static void amd64_main_fixture(void)
 	fixture(64, "GRUB 2.06", "console=comconsole vfs.root.mountfrom=ufs:/dev/ada0p2 foo=1 -s mbchain.os=freebsd",
 		"-v bare foo=2 boot_verbose=NO hint.uart.0.flags=\"0x10\"", "type=md_image name=/boot/mfsroot ro");
 	add_env_module("# loader.conf style\n  hw.physmem=\"1G\"  \r\nkern.hz=100\t\n\nfoo=3\n   # indented\nlast=x y");
-	put_rsdp(RSDP_PA, 2, "MBTEST", 0x07fe0000, 0x07fe1000);
+	host_put_rsdp(RSDP_PA, 2, "MBTEST", 0x07fe0000, 0x07fe1000);
 	req.has_framebuffer = true;
 	req.framebuffer = (struct boot_framebuffer){ 0xfd000000, 4096, 1024, 768, 32, 16, 8, 8, 8, 0, 8 };
 }
 
-TEST(freebsd_amd64_layout_and_pieces)
+/* amd64_main_fixture, then the target, which must return. */
+static void amd64_main_run(void)
 {
 	amd64_main_fixture();
 	CHECK_OUTCOME(target(), HOST_RETURNED);
+}
+
+TEST(freebsd_amd64_layout_and_pieces)
+{
+	amd64_main_run();
 	CHECK(plan.amd64);
 	CHECK_EQ(plan.word, 8);
 	CHECK(plan.syms.present);
@@ -467,36 +415,17 @@ TEST(freebsd_amd64_layout_and_pieces)
 	CHECK_EQ(plan.syms.strsize, 23);
 	CHECK_EQ(plan.kernel_size, 0x3278);
 	CHECK_EQ(plan.module_count, 1);
-	CHECK_EQ(plan.modules[0].base_pa, 0x204000);
 	CHECK_EQ(plan.modules[0].len, MOD_LEN);
-	CHECK_STR(plan.modules[0].name, "/boot/mfsroot");
-	CHECK_STR(plan.modules[0].type, "md_image");
-	CHECK_STR(plan.modules[0].args, "ro");
+	check_module0(0x204000, "/boot/mfsroot", "md_image", "ro");
 	CHECK_EQ(plan.modulep_pa, 0x206000);
 	CHECK_EQ(plan.envp_pa, 0x207000);
 	CHECK_EQ(plan.kernend_pa, 0x208000);
 
 	const uint64_t scratch = h.blocks[plan.scratch_block].pa;
 	CHECK_EQ(scratch, 0x1000); /* lowest free RAM */
-	CHECK_PIECE(0, PIECE_COPY, 0x200000, KFILE + k.g.seg[0].offset, 0x1800);
-	CHECK_PIECE(1, PIECE_COPY, 0x202000, KFILE + k.g.seg[1].offset, 0x300);
-	CHECK_PIECE(2, PIECE_ZERO, 0x202300, 0, 0xf03);
-	CHECK_PIECE(3, PIECE_BUILT, 0x203208, scratch + plan.md_len + plan.env_len, 8);
-	CHECK_PIECE(4, PIECE_COPY, 0x203210, KFILE + k.g.sec[3].offset, 72);
-	CHECK_PIECE(5, PIECE_BUILT, 0x203258, scratch + plan.md_len + plan.env_len + 8, 8);
-	CHECK_PIECE(6, PIECE_COPY, 0x203260, KFILE + k.g.sec[4].offset, 23);
-	CHECK_PIECE(7, PIECE_COPY, 0x204000, MOD_PA, MOD_LEN);
-	CHECK_PIECE(8, PIECE_BUILT, 0x206000, scratch, plan.md_len);
-	CHECK_PIECE(9, PIECE_BUILT, 0x207000, scratch + plan.md_len, plan.env_len);
-	CHECK_EQ(h.piece_count, 10);
-
 	/* [u64 72][symtab][u64 23][strtab][1 pad byte] */
-	uint8_t want[112] = { 0 };
-	wr(want, 72, 8);
-	memcpy(want + 8, k.symtab, 72);
-	wr(want + 80, 23, 8);
-	memcpy(want + 88, kstrs, 23);
-	CHECK_MEM(host_ram() + 0x203208, want, sizeof(want));
+	check_main_pieces(scratch, (struct main_pieces){ 0x200000, 0x202000, 0x202300, 0x203208, 0x203210, 0x203258,
+							 0x203260, 0x204000, 0x206000, 0x207000, 8, 72, 112 });
 	/* the kernel image itself */
 	for (unsigned i = 0; i < 0x1800; i += 0x100)
 		CHECK_EQ(host_r8(0x200000 + i), eg_pattern(0, i));
@@ -510,8 +439,7 @@ TEST(freebsd_amd64_layout_and_pieces)
 
 TEST(freebsd_amd64_metadata_bytes)
 {
-	amd64_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	amd64_main_run();
 	ex_reset(8);
 	ex_kernel("/boot/kernel/kernel", 0x200000, 0x3278);
 	ex_word(T_SSYM, 0x203208);
@@ -521,18 +449,7 @@ TEST(freebsd_amd64_metadata_bytes)
 	ex_word(T_KERNEND, 0x208000);
 	ex_word(T_MODULEP, 0x206000);
 	ex_smap();
-	uint8_t fb[48];
-	wr(fb, 0xfd000000, 8);
-	wr(fb + 8, 4096 * 768, 8);
-	wr(fb + 16, 768, 4);
-	wr(fb + 20, 1024, 4);
-	wr(fb + 24, 1024, 4); /* stride in pixels */
-	wr(fb + 28, 0xff0000, 4);
-	wr(fb + 32, 0xff00, 4);
-	wr(fb + 36, 0xff, 4);
-	wr(fb + 40, 0xff000000, 4);
-	wr(fb + 44, 32, 4);
-	ex_rec(T_VBE_FB, fb, 48);
+	ex_vbe_fb(0xfd000000, 4096 * 768, 768, 1024, 1024, 0xff0000, 0xff00, 0xff, 0xff000000, 32); /* stride in pixels */
 	ex_file("/boot/mfsroot", "md_image", "ro", 0x204000, MOD_LEN);
 	ex_end();
 	/* NAME 32 + TYPE 24 + ADDR 16 + SIZE 16 + ELFHDR 72 + SHDR 456 + SSYM/ESYM 32 + HOWTO 16 +
@@ -543,8 +460,7 @@ TEST(freebsd_amd64_metadata_bytes)
 
 TEST(freebsd_amd64_environment_bytes)
 {
-	amd64_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	amd64_main_run();
 	static const char *const env[] = {
 		"kernelname=/boot/kernel/kernel",
 		"acpi.rsdp=0x000e1230",
@@ -570,8 +486,7 @@ TEST(freebsd_amd64_environment_bytes)
 
 TEST(freebsd_amd64_tables_stack_entry)
 {
-	amd64_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	amd64_main_run();
 	CHECK_EQ(h.mode, CPU_LONG_64);
 	CHECK_EQ(h.entry_va, 0xffffffff80200020ull);
 	const struct block *t = &h.blocks[plan.tables_block];
@@ -606,45 +521,33 @@ static void i386_main_fixture(void)
 	fixture(32, "qemu", "/mbchain.elf console=\"comconsole vidconsole\"", "/boot/kernel.i386/kernel -a rootdev=disk0s1a",
 		"/boot/mfsroot type=mfs_root");
 	req.ebda_pa = EBDA_PA;
-	put_rsdp(EBDA_PA + 0x40, 0, "BOCHS ", 0x07ff0000, 0);
-	put_rsdp(RSDP_PA, 2, "MBTEST", 0x07fe0000, 0x07fe1000); /* the EBDA's is found first */
+	host_put_rsdp(EBDA_PA + 0x40, 0, "BOCHS ", 0x07ff0000, 0);
+	host_put_rsdp(RSDP_PA, 2, "MBTEST", 0x07fe0000, 0x07fe1000); /* the EBDA's is found first */
+}
+
+/* i386_main_fixture, then the target, which must return. */
+static void i386_main_run(void)
+{
+	i386_main_fixture();
+	CHECK_OUTCOME(target(), HOST_RETURNED);
 }
 
 TEST(freebsd_i386_layout_and_pieces)
 {
-	i386_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	i386_main_run();
 	CHECK(!plan.amd64);
 	CHECK_EQ(plan.word, 4);
 	CHECK_EQ(plan.syms.ssym_pa, 0x403204);
 	CHECK_EQ(plan.syms.esym_pa, 0x403254);
 	CHECK_EQ(plan.kernel_size, 0x3254);
-	CHECK_EQ(plan.modules[0].base_pa, 0x404000);
-	CHECK_STR(plan.modules[0].name, "/boot/mfsroot");
-	CHECK_STR(plan.modules[0].type, "mfs_root");
-	CHECK_STR(plan.modules[0].args, "");
+	check_module0(0x404000, "/boot/mfsroot", "mfs_root", "");
 	CHECK_EQ(plan.envp_pa, 0x406000);
 	CHECK_EQ(plan.modulep_pa, 0x407000);
 	CHECK_EQ(plan.kernend_pa, 0x408000);
 	const uint64_t scratch = h.blocks[plan.scratch_block].pa;
-	CHECK_PIECE(0, PIECE_COPY, 0x400000, KFILE + k.g.seg[0].offset, 0x1800);
-	CHECK_PIECE(1, PIECE_COPY, 0x402000, KFILE + k.g.seg[1].offset, 0x300);
-	CHECK_PIECE(2, PIECE_ZERO, 0x402300, 0, 0xf03);
-	CHECK_PIECE(3, PIECE_BUILT, 0x403204, scratch + plan.md_len + plan.env_len, 4);
-	CHECK_PIECE(4, PIECE_COPY, 0x403208, KFILE + k.g.sec[3].offset, 48);
-	CHECK_PIECE(5, PIECE_BUILT, 0x403238, scratch + plan.md_len + plan.env_len + 4, 4);
-	CHECK_PIECE(6, PIECE_COPY, 0x40323c, KFILE + k.g.sec[4].offset, 23);
-	CHECK_PIECE(7, PIECE_COPY, 0x404000, MOD_PA, MOD_LEN);
-	CHECK_PIECE(8, PIECE_BUILT, 0x407000, scratch, plan.md_len);
-	CHECK_PIECE(9, PIECE_BUILT, 0x406000, scratch + plan.md_len, plan.env_len);
-	CHECK_EQ(h.piece_count, 10);
 	/* [u32 48][symtab][u32 23][strtab][1 pad byte] */
-	uint8_t want[80] = { 0 };
-	wr(want, 48, 4);
-	memcpy(want + 4, k.symtab, 48);
-	wr(want + 52, 23, 4);
-	memcpy(want + 56, kstrs, 23);
-	CHECK_MEM(host_ram() + 0x403204, want, sizeof(want));
+	check_main_pieces(scratch, (struct main_pieces){ 0x400000, 0x402000, 0x402300, 0x403204, 0x403208, 0x403238,
+							 0x40323c, 0x404000, 0x407000, 0x406000, 4, 48, 80 });
 	CHECK_EQ(h.keepout_start_pa, 0x400000);
 }
 
@@ -664,8 +567,7 @@ static void ex_i386_main(uint32_t howto)
 
 TEST(freebsd_i386_metadata_bytes)
 {
-	i386_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	i386_main_run();
 	ex_i386_main(0x20001001);
 	/* NAME 36 + TYPE 20 + ADDR/SIZE 24 + ELFHDR 60 + SHDR 288 + SSYM/ESYM 24 + HOWTO 12 +
 	 * ENVP/KERNEND 24 + SMAP 88 + module 24+20+12+12 + END 8 */
@@ -677,8 +579,7 @@ TEST(freebsd_i386_metadata_bytes)
  * the howto argument on the stack (*howtop = howto | RB_BOOTINFO). */
 TEST(freebsd_i386_howto_record_without_bootinfo_flag)
 {
-	i386_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	i386_main_run();
 	ex_i386_main(0x20001001);
 	CHECK_MD(true); /* the HOWTO record sits at the same place */
 	uint32_t at = (uint32_t)plan.modulep_pa + 36 + 20 + 24 + 60 + 288 + 24;
@@ -689,8 +590,7 @@ TEST(freebsd_i386_howto_record_without_bootinfo_flag)
 
 TEST(freebsd_i386_environment_bytes)
 {
-	i386_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	i386_main_run();
 	static const char *const env[] = {
 		"kernelname=/boot/kernel.i386/kernel",
 		"acpi.rsdp=0x0009fc40",
@@ -708,8 +608,7 @@ TEST(freebsd_i386_environment_bytes)
 
 TEST(freebsd_i386_bootinfo_and_stack)
 {
-	i386_main_fixture();
-	CHECK_OUTCOME(target(), HOST_RETURNED);
+	i386_main_run();
 	CHECK_EQ(h.mode, CPU_PROTECTED_32);
 	CHECK_EQ(h.entry_pa, 0x400020);
 	CHECK(h.return_trap);
@@ -758,18 +657,7 @@ TEST(freebsd_vbe_fb_16bpp)
 	ex_word(T_KERNEND, plan.kernend_pa);
 	ex_word(T_MODULEP, 0x206000);
 	ex_smap();
-	uint8_t fb[48];
-	wr(fb, 0xe0000000, 8);
-	wr(fb + 8, 2048 * 600, 8);
-	wr(fb + 16, 600, 4);
-	wr(fb + 20, 1000, 4);
-	wr(fb + 24, 1024, 4); /* 2048 bytes / 2 */
-	wr(fb + 28, 0xf800, 4);
-	wr(fb + 32, 0x7e0, 4);
-	wr(fb + 36, 0x1f, 4);
-	wr(fb + 40, 0, 4);
-	wr(fb + 44, 16, 4);
-	ex_rec(T_VBE_FB, fb, 48);
+	ex_vbe_fb(0xe0000000, 2048 * 600, 600, 1000, 1024, 0xf800, 0x7e0, 0x1f, 0, 16); /* stride: 2048 bytes / 2 */
 	ex_file("module1", "md_image", NULL, 0x204000, MOD_LEN);
 	ex_end();
 	CHECK_MD(false);
@@ -976,32 +864,34 @@ TEST(freebsd_amd64_ko_typed)
 	CHECK_EQ(plan.modules[1].base_pa, 0x205000);
 }
 
+/* Load the (damaged) .ko as module 1; the target must fail with `error`. */
+static void ko_fails_with(const char *error)
+{
+	ko_load_modules();
+	CHECK_FAILS_WITH(target(), error);
+}
+
 TEST(freebsd_amd64_ko_errors)
 {
 	/* two symbol tables */
 	ko_fixture();
 	ko.g.sec[7].type = SHT_SYMTAB; /* .rela.comment */
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module has 2 symbol tables (needs exactly one)\n");
+	ko_fails_with("mbchain: error: freebsd: module has 2 symbol tables (needs exactly one)\n");
 	/* none */
 	ko_fixture();
 	ko.g.sec[5].type = SHT_PROGBITS;
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module has 0 symbol tables (needs exactly one)\n");
+	ko_fails_with("mbchain: error: freebsd: module has 0 symbol tables (needs exactly one)\n");
 	/* the symbol table's sh_link is not a string table */
 	ko_fixture();
 	ko.g.sec[5].link = 1;
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module symbol table links to section 1, not a string table\n");
+	ko_fails_with("mbchain: error: freebsd: module symbol table links to section 1, not a string table\n");
 	ko_fixture();
 	ko.g.sec[5].link = 99;
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module symbol table links to section 99, not a string table\n");
+	ko_fails_with("mbchain: error: freebsd: module symbol table links to section 99, not a string table\n");
 	/* no section names */
 	ko_fixture();
 	ko.g.no_shstrtab = 1;
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module has no section names (e_shstrndx 0)\n");
+	ko_fails_with("mbchain: error: freebsd: module has no section names (e_shstrndx 0)\n");
 	ko_fixture();
 	ko_load_modules();
 	host_w16(KO_PA + 62, 1); /* e_shstrndx: .text */
@@ -1009,8 +899,7 @@ TEST(freebsd_amd64_ko_errors)
 	/* an alignment that is not a power of two */
 	ko_fixture();
 	ko.g.sec[1].addralign = 12;
-	ko_load_modules();
-	CHECK_FAILS_WITH(target(), "mbchain: error: freebsd: module section 2 has alignment 12, not a power of two\n");
+	ko_fails_with("mbchain: error: freebsd: module section 2 has alignment 12, not a power of two\n");
 	/* a .ko for another machine */
 	ko_fixture();
 	ko.g.cls = 32;

@@ -59,17 +59,23 @@ static bool find_in(uint32_t len)
 	return fh_found;
 }
 
+/* The header find_in found: its offset, flags and the five a.out kludge addresses. */
+#define CHECK_HEADER(offset_, flags_, header_, load_, load_end_, bss_end_, entry_) \
+	do {                                                                    \
+		CHECK_EQ(fh_out.offset, offset_);                               \
+		CHECK_EQ(fh_out.flags, flags_);                                 \
+		CHECK_EQ(fh_out.header_addr, header_);                          \
+		CHECK_EQ(fh_out.load_addr, load_);                              \
+		CHECK_EQ(fh_out.load_end_addr, load_end_);                      \
+		CHECK_EQ(fh_out.bss_end_addr, bss_end_);                        \
+		CHECK_EQ(fh_out.entry_addr, entry_);                            \
+	} while (0)
+
 TEST(mbpass_header_at_offset_0)
 {
 	put_header(KFILE, 0x3, NULL);
 	CHECK(find_in(0x4000));
-	CHECK_EQ(fh_out.offset, 0);
-	CHECK_EQ(fh_out.flags, 0x3);
-	CHECK_EQ(fh_out.header_addr, 0);
-	CHECK_EQ(fh_out.load_addr, 0);
-	CHECK_EQ(fh_out.load_end_addr, 0);
-	CHECK_EQ(fh_out.bss_end_addr, 0);
-	CHECK_EQ(fh_out.entry_addr, 0);
+	CHECK_HEADER(0, 0x3, 0, 0, 0, 0, 0);
 	/* a 12-byte file holding only the header; 11 bytes cannot hold it */
 	CHECK(find_in(12));
 	CHECK(!find_in(11));
@@ -130,13 +136,7 @@ TEST(mbpass_header_aout_kludge_fields)
 {
 	put_header(KFILE + 0x40, 0x00010003, (const uint32_t[]){ 0x300040, 0x300000, 0x301800, 0x302400, 0x300100 });
 	CHECK(find_in(0x2900));
-	CHECK_EQ(fh_out.offset, 0x40);
-	CHECK_EQ(fh_out.flags, 0x00010003);
-	CHECK_EQ(fh_out.header_addr, 0x300040);
-	CHECK_EQ(fh_out.load_addr, 0x300000);
-	CHECK_EQ(fh_out.load_end_addr, 0x301800);
-	CHECK_EQ(fh_out.bss_end_addr, 0x302400);
-	CHECK_EQ(fh_out.entry_addr, 0x300100);
+	CHECK_HEADER(0x40, 0x00010003, 0x300040, 0x300000, 0x301800, 0x302400, 0x300100);
 	/* the last offset whose 32 bytes fit the first 8 KiB */
 	host_reset_all();
 	put_header(KFILE + 8160, 0x00010000, (const uint32_t[]){ 1, 2, 3, 4, 5 });
@@ -158,14 +158,7 @@ static uint32_t klen;
 
 static void add_module(uint32_t start, uint32_t len, const char *string)
 {
-	uint32_t i = mi.mods_count++;
-	host_w32(MODS_PA + 16 * i, start);
-	host_w32(MODS_PA + 16 * i + 4, start + len);
-	host_w32(MODS_PA + 16 * i + 8, STRINGS_PA + 64 * i);
-	host_w32(MODS_PA + 16 * i + 12, 0);
-	host_puts(STRINGS_PA + 64 * i, string);
-	mi.mods_pa = MODS_PA;
-	mi.flags |= MB_INFO_MODS;
+	host_mis_add_module(&mi, MODS_PA, STRINGS_PA, start, len, string);
 }
 
 /* QEMU-like: 128 MiB, a three-entry map, boot device 0x8000ffff; two modules to pass on. */
@@ -194,18 +187,7 @@ static void machine(const char *loader, const char *cmdline)
 		host_w8(MOD2_PA + i, (uint8_t)(0xe0 + i));
 }
 
-static void run_main(void *arg)
-{
-	(void)arg;
-	host_put(MIS_PA, &mi, sizeof(mi));
-	mbchain_main(MB_LOADER_MAGIC, MIS_PA);
-}
-
-static int boot(void)
-{
-	host_console_clear();
-	return host_run(run_main, NULL);
-}
+static int boot(void) { return host_boot_mis(&mi, MIS_PA); }
 
 /* ---- an ELF Multiboot kernel ----------------------------------------------------------------
  * Linked at 0x80001000 (text, 0x1000 bytes R+X, the Multiboot header first) and 0x80003000

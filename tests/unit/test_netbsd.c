@@ -50,19 +50,8 @@ static void fixture(unsigned cls, const char *cmdline, const char *kernel_string
 {
 	eg_netbsd_kernel(&k, cls);
 	klen = eg_load(&k.g, KPA);
-	memset(&req, 0, sizeof(req));
+	host_qemu_request(&req, "GRUB 2.06", cmdline);
 	memset(&h, 0, sizeof(h));
-	strcpy(req.loader_name, "GRUB 2.06");
-	strcpy(req.cmdline, cmdline);
-	req.has_mem_sizes = true;
-	req.mem_lower_kib = 639;
-	req.mem_upper_kib = 130048;
-	req.memmap_count = 4;
-	req.memmap[0] = (struct mem_range){ 0, 0x9fc00, MEM_RAM };
-	req.memmap[1] = (struct mem_range){ 0x9fc00, 0x400, MEM_RESERVED };
-	req.memmap[2] = (struct mem_range){ 0xf0000, 0x10000, MEM_RESERVED };
-	req.memmap[3] = (struct mem_range){ 0x100000, 0x7f00000, MEM_RAM };
-	req.low_reserved_start_pa = 0x9f000;
 	req.has_boot_device = true;
 	req.boot_device = 0x8000ffff;
 	req.drive_count = 1;
@@ -85,18 +74,7 @@ static int target(void)
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
-static void check_piece(const char *file, int line, unsigned i, enum piece_kind kind, uint64_t dst, uint64_t src,
-			uint64_t len)
-{
-	const struct piece *p = &h.pieces[i];
-	if (i >= h.piece_count || p->kind != kind || p->dst_pa != dst || p->src_pa != src || p->len != len)
-		test_fail(file, line, "piece %u: expected kind %d dst 0x%llx src 0x%llx len 0x%llx, got kind %d dst 0x%llx "
-				      "src 0x%llx len 0x%llx (%u pieces)",
-			  i, kind, (unsigned long long)dst, (unsigned long long)src, (unsigned long long)len, p->kind,
-			  (unsigned long long)p->dst_pa, (unsigned long long)p->src_pa, (unsigned long long)p->len,
-			  h.piece_count);
-}
-#define CHECK_PIECE(...) check_piece(__FILE__, __LINE__, __VA_ARGS__)
+#define CHECK_PIECE(...) host_check_piece(__FILE__, __LINE__, &h, __VA_ARGS__)
 
 /* The symbol image layout, computed here from the file (SPEC A.2). */
 struct sym_layout {
@@ -184,27 +162,29 @@ static void check_symbol_headers(unsigned cls)
 	}
 }
 
+/* The literal numbers for this kernel (ssym, esym, the end of the modules), then the general
+ * checks of the symbol plan and the headers written before the symbols. */
+static void check_symbols(unsigned cls, uint64_t ssym, uint64_t esym, uint64_t endpa)
+{
+	CHECK_EQ(plan.ssym_pa, ssym);
+	CHECK_EQ(plan.esym_pa, esym);
+	CHECK_EQ(plan.endpa, endpa);
+	check_symbol_plan(cls);
+	check_symbol_headers(cls);
+}
+
 TEST(netbsd_elf32_symbols_and_modules)
 {
 	fixture(32, "console=com console_speed=115200 userconf=disable_foo", "-s root=wd0a");
 	CHECK_OUTCOME(target(), HOST_RETURNED);
-	/* the literal numbers for this kernel, then the general check */
-	CHECK_EQ(plan.ssym_pa, 0x103204);
-	CHECK_EQ(plan.esym_pa, 0x10342c);
-	CHECK_EQ(plan.endpa, 0x105234);
-	check_symbol_plan(32);
-	check_symbol_headers(32);
+	check_symbols(32, 0x103204, 0x10342c, 0x105234);
 }
 
 TEST(netbsd_elf64_symbols_and_modules)
 {
 	fixture(64, "", "");
 	CHECK_OUTCOME(target(), HOST_RETURNED);
-	CHECK_EQ(plan.ssym_pa, 0x203208);
-	CHECK_EQ(plan.esym_pa, 0x203530);
-	CHECK_EQ(plan.endpa, 0x205234);
-	check_symbol_plan(64);
-	check_symbol_headers(64);
+	check_symbols(64, 0x203208, 0x203530, 0x205234);
 }
 
 static void check_record(const char *file, int line, uint32_t bi, unsigned index, uint32_t offset, uint32_t type,
