@@ -226,8 +226,13 @@ void options_parse(const struct boot_request *req, struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	parse_string(skip_leading_path(req->cmdline, req->loader_name, own_path, sizeof(own_path)), opts);
 	if (opts->kernel_module < req->module_count) {
-		const char *s = req->modules[opts->kernel_module].string;
+		uint32_t chosen = opts->kernel_module;
+		const char *s = req->modules[chosen].string;
 		parse_string(skip_leading_path(s, req->loader_name, opts->kernel_path, sizeof(opts->kernel_path)), opts);
+		/* The kernel's own string cannot choose which module is the kernel. */
+		if (opts->kernel_module != chosen)
+			fail("give mbchain.kernel= on mbchain's own command line",
+			     "options: mbchain.kernel=%u in the kernel module's string", opts->kernel_module);
 	}
 }
 

@@ -223,6 +223,16 @@ TEST(options_backslash_escapes)
 	CHECK_STR(options_var(&opts, "e"), "f g");
 }
 
+/* Which module is the kernel is mbchain's choice: the kernel's own string cannot move it
+ * (found by the options fuzzer: the full pass then disagreed with the early one). */
+TEST(options_kernel_index_only_on_own_line)
+{
+	CHECK_FAILS_WITH(parse_with("GRUB 2.06", "mbchain.onerror=halt", "-s mbchain.kernel=5"),
+			 "mbchain: error: options: mbchain.kernel=5 in the kernel module's string\n");
+	parse_ok("GRUB 2.06", "mbchain.kernel=0", "-s mbchain.kernel=0");
+	CHECK_EQ(opts.kernel_module, 0);
+}
+
 TEST(options_path_stripping)
 {
 	/* Loaders that put the file first: the first word is a path (kept for the kernel). */
