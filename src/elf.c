@@ -106,7 +106,8 @@ uint32_t elf_segment_src(const struct kernel_image *img, const struct kernel_seg
 
 static const uint8_t *file_bytes(const struct kernel_image *img, uint64_t off, uint64_t len, const char *what)
 {
-	return phys_ptr(elf_file_pa(img, off, len, what), len ? len : 1);
+	/* len 0 (an empty note at the end of the file) yields a pointer no one reads through */
+	return phys_ptr(elf_file_pa(img, off, len, what), len);
 }
 
 static void peek_note(struct kernel_image *img, const uint8_t *p, uint64_t len)
