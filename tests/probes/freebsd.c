@@ -208,6 +208,22 @@ static void md_walk(u64 modulep)
 
 /* preload_search_info(file, type): data PA of the first record of `type` in the file's
  * group (0 if absent); *size gets its size word. */
+static u64 md_info(const struct mdfile *f, u32 type, u32 *size);
+
+/* A word-sized metadata record of file f (ENVP, KERNEND, MODULEP, SSYM, ESYM): its size checked,
+ * its value in *out and printed as "md.<name>: 0x..."; returns whether the record exists. */
+static int word_record(const struct mdfile *f, u32 md_type, const char *name, u64 *out)
+{
+	u32 size;
+	u64 pa = md_info(f, MODINFO_METADATA | md_type, &size);
+	if (!pa)
+		return 0;
+	need_size(MODINFO_METADATA | md_type, size, WORD);
+	*out = rdword(phys(pa));
+	print("md.%s: 0x%llx\n", name, *out);
+	return 1;
+}
+
 static u64 md_info(const struct mdfile *f, u32 type, u32 *size)
 {
 	u64 p;
@@ -745,34 +761,11 @@ void probe_main(void)
 			need_size(MODINFO_METADATA | MODINFOMD_HOWTO, s, 4);
 			print("md.howto: 0x%08x\n", rd32(phys(pa)));
 		}
-		if ((pa = md_info(kf, MODINFO_METADATA | MODINFOMD_ENVP, &s))) {
-			need_size(MODINFO_METADATA | MODINFOMD_ENVP, s, WORD);
-			md_envp = rdword(phys(pa));
-			have_envp = 1;
-			print("md.envp: 0x%llx\n", md_envp);
-		}
-		if ((pa = md_info(kf, MODINFO_METADATA | MODINFOMD_KERNEND, &s))) {
-			need_size(MODINFO_METADATA | MODINFOMD_KERNEND, s, WORD);
-			md_kernend = rdword(phys(pa));
-			have_kernend = 1;
-			print("md.kernend: 0x%llx\n", md_kernend);
-		}
-		if ((pa = md_info(kf, MODINFO_METADATA | MODINFOMD_MODULEP, &s))) {
-			need_size(MODINFO_METADATA | MODINFOMD_MODULEP, s, WORD);
-			md_modulep = rdword(phys(pa));
-			have_modulep = 1;
-			print("md.modulep: 0x%llx\n", md_modulep);
-		}
-		if ((pa = md_info(kf, MODINFO_METADATA | MODINFOMD_SSYM, &s))) {
-			need_size(MODINFO_METADATA | MODINFOMD_SSYM, s, WORD);
-			ssym = rdword(phys(pa));
-			print("md.ssym: 0x%llx\n", ssym);
-		}
-		if ((pa = md_info(kf, MODINFO_METADATA | MODINFOMD_ESYM, &s))) {
-			need_size(MODINFO_METADATA | MODINFOMD_ESYM, s, WORD);
-			esym = rdword(phys(pa));
-			print("md.esym: 0x%llx\n", esym);
-		}
+		have_envp = word_record(kf, MODINFOMD_ENVP, "envp", &md_envp);
+		have_kernend = word_record(kf, MODINFOMD_KERNEND, "kernend", &md_kernend);
+		have_modulep = word_record(kf, MODINFOMD_MODULEP, "modulep", &md_modulep);
+		word_record(kf, MODINFOMD_SSYM, "ssym", &ssym);
+		word_record(kf, MODINFOMD_ESYM, "esym", &esym);
 		smap = md_info(kf, MODINFO_METADATA | MODINFOMD_SMAP, &smap_size);
 		if (smap) {
 			u32 n = smap_size / 20;
